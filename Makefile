@@ -1,0 +1,52 @@
+# labdock: the two commands a newcomer needs are `make site` and `make test`.
+# Every target is idempotent: the venv is rebuilt only when a requirements file changes.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: site test venv provision lint unit integration e2e bench clean
+
+site: venv ## Run the main job (site.yml) on this machine
+	$(BIN)/ansible-playbook site.yml $(ANSIBLE_ARGS)
+
+test: lint provision ## Lint, then unit, integration and end-to-end tests
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -e .
+	touch $@
+
+# Docker engine tooling (Compose v2 plugin) and the base images, built from Debian
+# packages when nothing can be pulled: what the tests need before they start.
+provision: venv
+	$(BIN)/ansible-playbook playbooks/provision.yml $(ANSIBLE_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --offline --profile production
+
+unit: venv
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+integration: provision
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+e2e: provision
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+bench: provision
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache
