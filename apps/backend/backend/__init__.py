@@ -1,0 +1,1 @@
+"""backend: the frontend/backend course's JSON API."""

@@ -1,0 +1,1 @@
+"""frontend: the frontend/backend course's JSON API that calls the backend."""

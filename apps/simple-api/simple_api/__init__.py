@@ -1,0 +1,1 @@
+"""simple-api: the course's FastAPI service backed by PostgreSQL."""

@@ -1,0 +1,1 @@
+"""website: the course's Minecraft player-head page, with persisted query statistics."""
