@@ -1,0 +1,1 @@
+"""labdock: verify and maintain the lab registry and course stacks."""

@@ -1,0 +1,146 @@
+"""Connection settings for the registry: flags > environment > client.json > defaults.
+
+Each setting is resolved on its own, so `--url` on the command line combines with a user and
+password from the environment or from the client.json the registry role writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from labdock.errors import ConfigError
+
+DEFAULT_URL = "https://localhost:5000"
+DEFAULT_CONFIG_PATH = Path("/var/lib/labdock/client.json")
+
+ENV_URL = "LABDOCK_REGISTRY_URL"
+ENV_USER = "LABDOCK_REGISTRY_USER"
+ENV_PASSWORD = "LABDOCK_REGISTRY_PASSWORD"
+ENV_CA_CERT = "LABDOCK_CA_CERT"
+ENV_CONFIG = "LABDOCK_CONFIG"
+
+# client.json keys, by setting name.
+_FILE_KEYS = {"url": "url", "username": "username", "password": "password", "ca_cert": "ca_cert"}
+_ENV_KEYS = {"url": ENV_URL, "username": ENV_USER, "password": ENV_PASSWORD, "ca_cert": ENV_CA_CERT}
+
+
+@dataclass(frozen=True)
+class Settings:
+    url: str
+    username: str | None
+    password: str | None
+    ca_cert: Path | None
+
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        if self.username is None or self.password is None:
+            return None
+        return (self.username, self.password)
+
+    @property
+    def verify(self) -> str | bool:
+        """What requests wants for `verify`: our CA bundle, or the system store."""
+        return str(self.ca_cert) if self.ca_cert is not None else True
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags every registry-facing command accepts."""
+    group = parser.add_argument_group("registry connection (flags > env > client.json)")
+    group.add_argument("--url", help=f"registry URL (env {ENV_URL}; default {DEFAULT_URL})")
+    group.add_argument("--user", dest="username", help=f"registry user (env {ENV_USER})")
+    secret = group.add_mutually_exclusive_group()
+    secret.add_argument("--password-file", type=Path, help="file holding the password (first line)")
+    secret.add_argument(
+        "--password", help=f"registry password (env {ENV_PASSWORD}; prefer --password-file)"
+    )
+    group.add_argument(
+        "--ca-cert", type=Path, help=f"CA certificate to verify the registry (env {ENV_CA_CERT})"
+    )
+
+
+def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    flags: dict[str, Any] = {
+        "url": args.url,
+        "username": args.username,
+        "password": _read_password_file(args.password_file) if args.password_file else None,
+        "ca_cert": args.ca_cert,
+    }
+    if args.password is not None:
+        flags["password"] = args.password
+    return resolve(flags, env)
+
+
+def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
+    """Merge the layers per setting; client.json is read only when something is still unset."""
+    values: dict[str, Any] = {}
+    for name in _FILE_KEYS:
+        if flags.get(name) is not None:
+            values[name] = flags[name]
+        elif env.get(_ENV_KEYS[name]):
+            values[name] = env[_ENV_KEYS[name]]
+    if len(values) < len(_FILE_KEYS):
+        config_path = Path(env[ENV_CONFIG]) if env.get(ENV_CONFIG) else DEFAULT_CONFIG_PATH
+        from_file = load_client_file(config_path, required=bool(env.get(ENV_CONFIG)))
+        for name, key in _FILE_KEYS.items():
+            if name not in values and from_file.get(key) is not None:
+                value = from_file[key]
+                if name == "ca_cert":
+                    # A relative CA path in client.json is relative to that file.
+                    value = config_path.parent / value
+                values[name] = value
+    return _validated(values)
+
+
+def load_client_file(path: Path, *, required: bool) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"config file {path} ({ENV_CONFIG}) does not exist") from None
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a JSON object")
+    unknown = sorted(set(data) - set(_FILE_KEYS.values()))
+    if unknown:
+        raise ConfigError(f"config file {path} has unknown keys: {', '.join(unknown)}")
+    return data
+
+
+def _read_password_file(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read password file {path}: {exc.strerror}") from None
+    if not lines or not lines[0]:
+        raise ConfigError(f"password file {path} is empty")
+    return lines[0]
+
+
+def _validated(values: Mapping[str, Any]) -> Settings:
+    url = str(values.get("url") or DEFAULT_URL).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"registry URL {url!r} must look like https://host:port")
+    username = values.get("username")
+    password = values.get("password")
+    if (username is None) != (password is None):
+        missing = "password" if password is None else "user"
+        raise ConfigError(f"registry credentials are incomplete: no {missing} given")
+    ca_cert = Path(values["ca_cert"]) if values.get("ca_cert") else None
+    if ca_cert is not None and not ca_cert.is_file():
+        raise ConfigError(f"CA certificate {ca_cert} does not exist")
+    return Settings(url=url, username=username, password=password, ca_cert=ca_cert)

@@ -1,0 +1,129 @@
+"""How commands present results: a rich table for people, --json for machines, JUnit XML
+for CI. Data goes to stdout; progress and errors go to stderr so stdout stays parseable."""
+
+from __future__ import annotations
+
+import json
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from labdock.catalog import Repository
+from labdock.checks import CheckResult
+
+
+def stdout_console() -> Console:
+    return Console(file=sys.stdout)
+
+
+def stderr_console() -> Console:
+    return Console(file=sys.stderr, stderr=True)
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def error_line(message: str) -> None:
+    """The one line a failed command leaves on stderr."""
+    print(f"labdock: {message}", file=sys.stderr)
+
+
+def catalog_table(registry_url: str, repositories: Sequence[Repository]) -> RenderableType:
+    tag_count = sum(len(r.tags) for r in repositories)
+    title = f"{registry_url}: {len(repositories)} repositories, {tag_count} tags"
+    table = Table()
+    table.add_column("repository", style="bold cyan", no_wrap=True)
+    table.add_column("tag", style="green")
+    table.add_column("digest", style="dim", overflow="fold")
+    for repo in repositories:
+        if not repo.tags:
+            table.add_row(repo.name, "[dim](no tags)[/dim]", "")
+        for index, entry in enumerate(repo.tags):
+            # The name only on a repository's first row keeps the table easy to scan.
+            table.add_row(repo.name if index == 0 else "", entry.tag, entry.digest)
+    return _titled(title, table)
+
+
+def checks_table(title: str, results: Sequence[CheckResult]) -> RenderableType:
+    passed = sum(r.ok for r in results)
+    table = Table()
+    table.add_column("check", style="bold", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    for result in results:
+        verdict = "[green]PASS[/green]" if result.ok else "[bold red]FAIL[/bold red]"
+        table.add_row(result.name, verdict, result.detail)
+    return _titled(f"{title}: {passed}/{len(results)} passed", table)
+
+
+def _titled(title: str, table: Table) -> RenderableType:
+    # A heading line above the table: rich would wrap a table title to the table's width.
+    return Group(Text(title, style="bold"), table)
+
+
+def write_junit(path: Path, suite: str, results: Sequence[CheckResult]) -> None:
+    failures = sum(not r.ok for r in results)
+    root = ET.Element("testsuites", tests=str(len(results)), failures=str(failures))
+    suite_el = ET.SubElement(
+        root, "testsuite", name=suite, tests=str(len(results)), failures=str(failures)
+    )
+    for result in results:
+        case = ET.SubElement(suite_el, "testcase", classname=suite, name=result.name)
+        if result.ok:
+            ET.SubElement(case, "system-out").text = result.detail
+        else:
+            ET.SubElement(case, "failure", message=result.detail).text = result.detail
+    ET.indent(root)
+    path.write_bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n")
+
+
+class CatalogProgressBar:
+    """Progress of a catalog walk on stderr; silent when stderr is not a terminal."""
+
+    def __init__(self) -> None:
+        console = stderr_console()
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        )
+        self._repos = self._progress.add_task("tag lists", total=None)
+        self._digests = self._progress.add_task("manifests", total=0)
+        self._digest_total = 0
+
+    def __enter__(self) -> CatalogProgressBar:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def repositories_found(self, count: int) -> None:
+        self._progress.update(self._repos, total=count)
+
+    def tags_listed(self, count: int) -> None:
+        self._progress.advance(self._repos)
+        self._digest_total += count
+        self._progress.update(self._digests, total=self._digest_total)
+
+    def digest_resolved(self) -> None:
+        self._progress.advance(self._digests)

@@ -1,0 +1,193 @@
+"""A small client for the registry's v2 HTTP API, with our auth and CA.
+
+One requests.Session per client: its connection pool is sized for the worker threads that
+share it, so concurrent calls reuse TLS connections instead of paying a handshake each.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote, urljoin
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from labdock.config import Settings
+from labdock.errors import (
+    RegistryAuthError,
+    RegistryError,
+    RegistryNotFound,
+    describe_request_error,
+)
+
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MANIFEST_TYPES = (DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_MANIFEST, OCI_INDEX)
+
+# The registry caps a page at 1000 entries; asking for that many keeps the page count low.
+PAGE_SIZE = 1000
+DEFAULT_TIMEOUT = 30.0
+
+
+class RegistryClient:
+    def __init__(
+        self, settings: Settings, *, pool_size: int = 16, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        self.settings = settings
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.auth = settings.credentials
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def ping(self) -> requests.Response:
+        """GET /v2/ with our credentials: 200 means the registry accepts them."""
+        return self.request("GET", "/v2/")
+
+    def catalog(self) -> list[str]:
+        """Every repository, following the Link header past the per-page cap."""
+        return [
+            repo
+            for page in self._pages(f"/v2/_catalog?n={PAGE_SIZE}")
+            for repo in page.get("repositories") or []
+        ]
+
+    def tags(self, repository: str) -> list[str]:
+        """The repository's tags; empty when every tag was deleted."""
+        return [
+            tag
+            for page in self._pages(f"/v2/{_repo_path(repository)}/tags/list?n={PAGE_SIZE}")
+            for tag in page.get("tags") or []
+        ]
+
+    def manifest_digest(self, repository: str, reference: str) -> str:
+        """The digest the registry serves for a tag (any of the four manifest types)."""
+        response = self.request(
+            "HEAD",
+            f"/v2/{_repo_path(repository)}/manifests/{quote(reference, safe=':')}",
+            headers={"Accept": ", ".join(MANIFEST_TYPES)},
+        )
+        digest = response.headers.get("Docker-Content-Digest")
+        if not digest:
+            raise RegistryError(
+                f"registry at {self.settings.url} sent no Docker-Content-Digest for "
+                f"{repository}:{reference}"
+            )
+        return digest
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        """Delete a manifest by digest (the registry needs storage.delete.enabled)."""
+        self.request("DELETE", f"/v2/{_repo_path(repository)}/manifests/{digest}")
+
+    def upload_blob(self, repository: str, data: bytes, digest: str) -> None:
+        """Monolithic upload: open an upload session, then PUT the whole blob."""
+        started = self.request("POST", f"/v2/{_repo_path(repository)}/blobs/uploads/")
+        location = urljoin(self.settings.url + "/", started.headers["Location"])
+        separator = "&" if "?" in location else "?"
+        self.request(
+            "PUT",
+            f"{location}{separator}digest={digest}",
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+
+    def mount_blob(self, repository: str, digest: str, source: str) -> bool:
+        """Cross-repository mount; True when mounted (201), False when the registry
+        opened an ordinary upload instead (202) and the blob must be uploaded."""
+        response = self.request(
+            "POST",
+            f"/v2/{_repo_path(repository)}/blobs/uploads/?mount={digest}&from={source}",
+        )
+        return response.status_code == 201
+
+    def put_manifest(self, repository: str, reference: str, manifest: dict[str, Any]) -> str:
+        """Upload a manifest under a tag or digest; returns the registry's digest for it."""
+        response = self.request(
+            "PUT",
+            f"/v2/{_repo_path(repository)}/manifests/{quote(reference, safe=':')}",
+            data=encode_manifest(manifest),
+            headers={"Content-Type": manifest["mediaType"]},
+        )
+        return response.headers["Docker-Content-Digest"]
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
+        """Send one request; any failure becomes a RegistryError with a readable message."""
+        url = urljoin(self.settings.url + "/", path_or_url)
+        try:
+            # `verify` per request, not on the session: requests lets REQUESTS_CA_BUNDLE in
+            # the environment override a session's verify, but not a request's.
+            response = self.session.request(
+                method, url, timeout=self.timeout, verify=self.settings.verify, **kwargs
+            )
+        except requests.RequestException as exc:
+            raise RegistryError(describe_request_error(exc)) from exc
+        if response.status_code == 401:
+            raise RegistryAuthError(self._unauthorized_message())
+        if response.status_code == 404:
+            raise RegistryNotFound(f"registry at {self.settings.url}: {method} {url} -> 404")
+        if response.status_code >= 400:
+            raise RegistryError(
+                f"registry at {self.settings.url} answered {response.status_code} to "
+                f"{method} {url}: {_error_summary(response)}"
+            )
+        return response
+
+    def _pages(self, first: str) -> Iterator[dict[str, Any]]:
+        url: str | None = first
+        while url is not None:
+            response = self.request("GET", url)
+            try:
+                yield response.json()
+            except ValueError as exc:
+                raise RegistryError(f"registry at {self.settings.url} sent invalid JSON") from exc
+            following = response.links.get("next", {}).get("url")
+            url = urljoin(response.url, following) if following else None
+
+    def _unauthorized_message(self) -> str:
+        if self.settings.username is None:
+            return (
+                f"registry at {self.settings.url} requires credentials (401); give --user and "
+                "--password-file, or set LABDOCK_REGISTRY_USER and LABDOCK_REGISTRY_PASSWORD"
+            )
+        return (
+            f"registry at {self.settings.url} rejected the credentials for user "
+            f"{self.settings.username} (401)"
+        )
+
+
+def encode_manifest(manifest: dict[str, Any]) -> bytes:
+    """The exact bytes put_manifest sends: an index must cite its children by these."""
+    return json.dumps(manifest, separators=(",", ":")).encode()
+
+
+def _repo_path(repository: str) -> str:
+    # Repository names carry slashes as path components; anything else gets quoted.
+    return quote(repository, safe="/")
+
+
+def _error_summary(response: requests.Response) -> str:
+    try:
+        errors = response.json().get("errors") or []
+        return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors) or "no detail"
+    except ValueError:
+        return response.text[:200] or "no detail"

@@ -1,0 +1,130 @@
+"""Fill a registry cheaply: upload one tiny image's blobs once, then give every other
+repository the same blobs by cross-repository mount and PUT the same manifest under each
+tag. A thousand repositories cost requests, not pushes."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from labdock.registry import (
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    RegistryClient,
+    encode_manifest,
+)
+
+_CONFIG_TYPES = {
+    DOCKER_MANIFEST: "application/vnd.docker.container.image.v1+json",
+    OCI_MANIFEST: "application/vnd.oci.image.config.v1+json",
+}
+_LAYER_TYPES = {
+    DOCKER_MANIFEST: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    OCI_MANIFEST: "application/vnd.oci.image.layer.v1.tar+gzip",
+}
+_INDEX_TYPES = {DOCKER_MANIFEST_LIST: DOCKER_MANIFEST, OCI_INDEX: OCI_MANIFEST}
+
+
+@dataclass(frozen=True)
+class Blob:
+    data: bytes
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class TinyImage:
+    """A one-file image: a real gzip'd tar layer and a config naming its diff ID."""
+
+    layer: Blob
+    config: Blob
+
+    @classmethod
+    def make(cls, text: str = "labdock\n") -> TinyImage:
+        content = text.encode()
+        tar_bytes = io.BytesIO()
+        with tarfile.open(fileobj=tar_bytes, mode="w") as tar:
+            info = tarfile.TarInfo("hello.txt")
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+        layer = gzip.compress(tar_bytes.getvalue(), mtime=0)
+        config = {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": {
+                "type": "layers",
+                "diff_ids": ["sha256:" + hashlib.sha256(tar_bytes.getvalue()).hexdigest()],
+            },
+        }
+        return cls(Blob(layer), Blob(json.dumps(config, sort_keys=True).encode()))
+
+    def manifest(self, media_type: str = DOCKER_MANIFEST) -> dict[str, Any]:
+        return {
+            "schemaVersion": 2,
+            "mediaType": media_type,
+            "config": _descriptor(_CONFIG_TYPES[media_type], self.config.data),
+            "layers": [_descriptor(_LAYER_TYPES[media_type], self.layer.data)],
+        }
+
+    def index(self, media_type: str = OCI_INDEX) -> dict[str, Any]:
+        """A one-platform manifest list or OCI index over this image's manifest."""
+        child = self.manifest(_INDEX_TYPES[media_type])
+        child_descriptor = _descriptor(child["mediaType"], encode_manifest(child))
+        child_descriptor["platform"] = {"architecture": "amd64", "os": "linux"}
+        return {"schemaVersion": 2, "mediaType": media_type, "manifests": [child_descriptor]}
+
+    def upload(self, client: RegistryClient, repository: str) -> None:
+        for blob in (self.layer, self.config):
+            client.upload_blob(repository, blob.data, blob.digest)
+
+    def mount(self, client: RegistryClient, repository: str, source: str) -> None:
+        for blob in (self.layer, self.config):
+            if not client.mount_blob(repository, blob.digest, source):
+                # The registry may decline a mount (it then opened a normal upload): upload.
+                client.upload_blob(repository, blob.data, blob.digest)
+
+
+def fill(
+    client: RegistryClient,
+    image: TinyImage,
+    repositories: Sequence[str],
+    tags: Sequence[str],
+    *,
+    workers: int = 16,
+) -> str:
+    """Every repository gets `tags`, all pointing at the tiny image; returns its digest."""
+    seed, *others = repositories
+    image.upload(client, seed)
+    manifest = image.manifest()
+    digest = client.put_manifest(seed, tags[0], manifest)
+
+    def populate(repository: str) -> None:
+        if repository != seed:
+            image.mount(client, repository, seed)
+        for tag in tags:
+            client.put_manifest(repository, tag, manifest)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # list() re-raises the first failure instead of dropping it.
+        list(pool.map(populate, [seed, *others]))
+    return digest
+
+
+def _descriptor(media_type: str, data: bytes) -> dict[str, Any]:
+    return {
+        "mediaType": media_type,
+        "size": len(data),
+        "digest": "sha256:" + hashlib.sha256(data).hexdigest(),
+    }
