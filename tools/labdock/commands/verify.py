@@ -1,0 +1,94 @@
+"""`labdock verify [STACK...]`: check the deployed course stacks against the course's rules;
+`--disruptive` also crashes the apps and recreates containers to check they recover."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from labdock import output
+from labdock.checks import exit_code, failure_summary
+from labdock.config import add_connection_arguments, settings_from_args
+from labdock.errors import LabdockError, UsageError
+from labdock.registry import RegistryClient
+from labdock.stackcheck.discovery import (
+    DEFAULT_PROJECT_PREFIX,
+    KNOWN_STACKS,
+    connect,
+    deployed_stacks,
+)
+from labdock.stackcheck.runner import verify_stack
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "verify",
+        help="check the deployed course stacks (health, endpoints, digests, PID 1, restarts)",
+        description=(
+            "Check each service of the deployed course stacks: running and healthy, its "
+            "endpoint answering as the course says, the registry's digest for its tag, the app "
+            "as PID 1, a restart policy. Exit 0 all passed, 1 a check failed, 2 could not run."
+        ),
+    )
+    parser.add_argument(
+        "stacks",
+        nargs="*",
+        metavar="STACK",
+        help=f"stacks to check (default: every deployed one of {', '.join(KNOWN_STACKS)})",
+    )
+    parser.add_argument(
+        "--project-prefix",
+        default=DEFAULT_PROJECT_PREFIX,
+        help=f"compose project name prefix of the stacks (default {DEFAULT_PROJECT_PREFIX})",
+    )
+    parser.add_argument(
+        "--disruptive",
+        action="store_true",
+        help="also crash each app and recreate containers with volumes, timing the recovery",
+    )
+    add_connection_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    unknown = sorted(set(args.stacks) - set(KNOWN_STACKS))
+    if unknown:
+        raise UsageError(f"unknown stack {', '.join(unknown)}; known: {', '.join(KNOWN_STACKS)}")
+    client = connect()
+    try:
+        stacks = args.stacks or deployed_stacks(client, args.project_prefix)
+        if not stacks:
+            raise LabdockError(f"no course stack is deployed under prefix {args.project_prefix!r}")
+        settings = settings_from_args(args)
+        with RegistryClient(settings) as registry:
+            results = [
+                result
+                for stack in stacks
+                for result in verify_stack(
+                    client,
+                    registry,
+                    stack,
+                    f"{args.project_prefix}{stack}",
+                    disruptive=args.disruptive,
+                )
+            ]
+    finally:
+        client.close()
+    if args.json:
+        output.print_json(
+            {
+                "stacks": list(stacks),
+                "checks": [r.as_dict() for r in results],
+                "ok": all(r.ok for r in results),
+            }
+        )
+    else:
+        output.stdout_console().print(output.checks_table("course stacks", results))
+    if args.junit is not None:
+        output.write_junit(args.junit, "labdock.verify", results)
+    summary = failure_summary(results)
+    if summary is not None:
+        output.error_line(summary)
+    return exit_code(results)

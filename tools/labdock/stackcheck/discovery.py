@@ -1,0 +1,69 @@
+"""Find a stack's containers through the labels Compose puts on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from labdock.errors import LabdockError
+
+# The course stacks the stacks role deploys (compose/<stack>/), in a stable report order.
+KNOWN_STACKS = ("student_list", "frontend_backend", "socket_chat", "website", "simple_api")
+DEFAULT_PROJECT_PREFIX = "labdock-"
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+
+
+@dataclass(frozen=True)
+class Service:
+    stack: str
+    project: str
+    name: str
+    container: Container
+
+    @property
+    def label(self) -> str:
+        return f"{self.stack}/{self.name}"
+
+    @property
+    def image_name(self) -> str:
+        """Repository name without the registry or tag: `localhost:5000/simple-api:1.0` ->
+        `simple-api`. The rules follow the app, whatever the service is called."""
+        reference = self.container.attrs["Config"]["Image"]
+        path = reference.split("@", 1)[0]
+        last = path.rsplit("/", 1)[-1]
+        return last.split(":", 1)[0]
+
+
+def connect() -> docker.DockerClient:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise LabdockError(f"cannot reach the Docker engine: {exc}") from None
+    return client
+
+
+def services_of(client: docker.DockerClient, stack: str, project: str) -> list[Service]:
+    """Every container of the project (stopped ones too: a stopped service is a finding)."""
+    containers = client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={project}"})
+    found = [
+        Service(stack, project, c.labels.get(SERVICE_LABEL, c.name), c)
+        for c in containers
+        if c.labels.get(ONEOFF_LABEL, "False") != "True"
+    ]
+    return sorted(found, key=lambda s: (s.name, s.container.name))
+
+
+def deployed_stacks(client: docker.DockerClient, prefix: str) -> list[str]:
+    """The known stacks that have at least one container under the prefix."""
+    projects = {
+        c.labels.get(PROJECT_LABEL)
+        for c in client.containers.list(all=True, filters={"label": PROJECT_LABEL})
+    }
+    return [stack for stack in KNOWN_STACKS if f"{prefix}{stack}" in projects]
