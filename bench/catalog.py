@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import requests
+
 from labdock.catalog import collect
 from labdock.config import Settings
 from labdock.registry import MANIFEST_TYPES, PAGE_SIZE, RegistryClient

@@ -14,10 +14,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
+from requests.adapters import BaseAdapter
+
 from labdock.config import Settings
 from labdock.registry import RegistryClient
 from labdock.testing.registry import ThrowawayRegistry
-from requests.adapters import BaseAdapter
 
 LABDOCK = Path(sys.executable).parent / "labdock"
 

@@ -12,6 +12,7 @@ import docker
 import docker.errors
 import pytest
 from docker.models.images import Image
+
 from labdock.testing.populate import TinyImage
 
 

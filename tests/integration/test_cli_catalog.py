@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
 from labdock.registry import RegistryClient
 from labdock.testing.populate import TinyImage
 from labdock.testing.registry import ThrowawayRegistry

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from labdock.testing.pki import make_ca_and_server_cert
 from labdock.testing.registry import ThrowawayRegistry
 

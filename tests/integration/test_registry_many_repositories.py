@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
+
 from labdock.registry import RegistryClient
 from labdock.testing.populate import TinyImage, fill
 from labdock.testing.registry import ThrowawayRegistry

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 
 import pytest
+
 from labdock.registry import RegistryClient
 from labdock.testing.populate import TinyImage
 from labdock.testing.registry import ThrowawayRegistry

@@ -6,6 +6,7 @@ import docker
 import docker.errors
 import pytest
 from docker.models.images import Image
+
 from labdock.registry import RegistryClient
 from labdock.testing.registry import USER, ThrowawayRegistry
 

@@ -8,6 +8,7 @@ import secrets
 
 import pytest
 import requests
+
 from labdock.registry import (
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,

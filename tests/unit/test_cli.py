@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from labdock import cli
 from labdock.errors import ConfigError, RegistryAuthError
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from labdock import config
 from labdock.config import add_connection_arguments, resolve, settings_from_args
 from labdock.errors import ConfigError

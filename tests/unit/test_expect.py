@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from labdock.catalog import Repository, TagEntry
 from labdock.checks import CheckResult
 from labdock.errors import ConfigError

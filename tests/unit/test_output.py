@@ -6,11 +6,12 @@ import io
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from rich.console import Console
+
 from labdock import output
 from labdock.catalog import Repository, TagEntry, collect
 from labdock.checks import CheckResult, exit_code, failure_summary
 from labdock.registry import RegistryClient
-from rich.console import Console
 
 RESULTS = [CheckResult("reachable", True, "200"), CheckResult("tls", False, "expired")]
 

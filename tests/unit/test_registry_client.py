@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+
 from labdock.config import Settings
 from labdock.errors import RegistryAuthError, RegistryError, RegistryNotFound
 from labdock.registry import MANIFEST_TYPES, RegistryClient

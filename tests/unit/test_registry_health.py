@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from labdock.registry_health import CertificateStatus, certificate_check
 
 
