@@ -8,9 +8,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import catalog
+from bench import catalog, images, rollout
 
-BENCHMARKS: dict[str, Callable[[Sequence[str]], int]] = {"catalog": catalog.main}
+BENCHMARKS: dict[str, Callable[[Sequence[str]], int]] = {
+    "catalog": catalog.main,
+    "images": images.main,
+    "rollout": rollout.main,
+}
 
 
 def main(argv: Sequence[str]) -> int:

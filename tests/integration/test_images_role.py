@@ -1,0 +1,178 @@
+"""The images role against a throwaway registry: builds and pushes once, then nothing while
+nothing changes, then rebuilds exactly the app whose file changed.
+
+Two tiny app contexts FROM a one-file base built FROM scratch (nothing to pull, no base
+images needed), published through playbooks/images.yml, whose last task checks the
+registry with `labdock catalog --expect`."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+import pytest
+from docker.models.images import Image
+
+from labdock.registry import RegistryClient
+from labdock.testing.registry import USER, ThrowawayRegistry
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = REPO_ROOT / "playbooks" / "images.yml"
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+BUILD_TASK = "Ensure the image is built under its content hash"
+APP_DOCKERFILE = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY app.txt /app.txt\n"
+
+
+@dataclass
+class Lab:
+    """The apps' directory, the extra vars that point the play at the test registry, and
+    the names the role publishes."""
+
+    apps_dir: Path
+    vars_file: Path
+    catalog_file: Path
+    apps: list[str]
+    base: str
+
+
+@pytest.fixture
+def lab(
+    tmp_path: Path,
+    registry: ThrowawayRegistry,
+    scratch_image: Image,
+    docker_client: docker.DockerClient,
+) -> Iterator[Lab]:
+    token = secrets.token_hex(3)
+    apps = [f"imgtest-{token}-a", f"imgtest-{token}-b"]
+    base = f"imgtest-{token}-base"
+    apps_dir = tmp_path / "apps"
+    for name in apps:
+        context = apps_dir / name
+        context.mkdir(parents=True)
+        (context / "Dockerfile").write_text(APP_DOCKERFILE, encoding="utf-8")
+        (context / "app.txt").write_text(f"{name}\n", encoding="utf-8")
+        # Excluded by .dockerignore, so never part of the build nor of the hash.
+        (context / "notes.md").write_text("draft\n", encoding="utf-8")
+        (context / ".dockerignore").write_text("*.md\n", encoding="utf-8")
+    client_config = tmp_path / "client.json"
+    settings = registry.settings
+    client_config.write_text(
+        json.dumps(
+            {
+                "url": settings.url,
+                "username": settings.username,
+                "password": settings.password,
+                "ca_cert": str(settings.ca_cert),
+            }
+        ),
+        encoding="utf-8",
+    )
+    client_config.chmod(0o600)
+    catalog_file = tmp_path / "expected-catalog.json"
+    extra_vars = {
+        "images_registry_address": registry.address,
+        "images_registry_user": USER,
+        "images_registry_password": registry.password,
+        "images_registry_ca_path": str(settings.ca_cert),
+        "images_catalog_file": str(catalog_file),
+        "images_play_client_config": str(client_config),
+        "images_apps_dir": str(apps_dir),
+        "images_apps": [{"name": name, "context": name, "bases": [base]} for name in apps],
+        "images_bases": [{"name": base, "version": "1", "build_arg": "BASE_IMAGE"}],
+        "images_base_refs": {base: scratch_image.tags[0]},
+    }
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps(extra_vars), encoding="utf-8")
+    vars_file.chmod(0o600)
+    try:
+        yield Lab(apps_dir, vars_file, catalog_file, apps, base)
+    finally:
+        for name in [*apps, base]:
+            for image in docker_client.images.list(name=f"{registry.address}/{name}"):
+                for tag in image.tags:
+                    docker_client.images.remove(tag, noprune=False)
+        subprocess.run(["docker", "logout", registry.address], capture_output=True, check=False)
+
+
+@dataclass
+class Run:
+    changed: int
+    built: set[str]
+
+
+def run_play(lab: Lab) -> Run:
+    """ansible-playbook with the JSON callback: the totals and the apps whose build ran."""
+    env = {
+        **os.environ,
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.json",
+    }
+    result = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), str(PLAYBOOK), "-e", f"@{lab.vars_file}"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    built = {
+        host["invocation"]["module_args"]["name"].rpartition("/")[2]
+        for play in report["plays"]
+        for task in play["tasks"]
+        if BUILD_TASK in task["task"]["name"]
+        for host in task["hosts"].values()
+        if host.get("changed")
+    }
+    return Run(changed=report["stats"]["localhost"]["changed"], built=built)
+
+
+def expected_catalog(lab: Lab) -> dict[tuple[str, str], str]:
+    entries = json.loads(lab.catalog_file.read_text(encoding="utf-8"))
+    return {(entry["repository"], entry["tag"]): entry["digest"] for entry in entries}
+
+
+def test_builds_once_then_only_what_changed(
+    lab: Lab, registry: ThrowawayRegistry, registry_client: RegistryClient
+) -> None:
+    first = run_play(lab)
+    assert first.changed > 0
+    assert first.built == set(lab.apps)
+    catalog = expected_catalog(lab)
+    for name in lab.apps:
+        tags = {tag for repository, tag in catalog if repository == name}
+        assert {"1.0", "latest"} < tags, tags
+        for tag in tags:
+            assert registry_client.manifest_digest(name, tag) == catalog[(name, tag)]
+    assert registry_client.manifest_digest(lab.base, "1") == catalog[(lab.base, "1")]
+    assert set(registry_client.catalog()) >= {*lab.apps, lab.base}
+
+    second = run_play(lab)
+    assert second.changed == 0
+    assert second.built == set()
+    assert expected_catalog(lab) == catalog
+
+    changed_app, untouched_app = lab.apps[1], lab.apps[0]
+    (lab.apps_dir / changed_app / "app.txt").write_text("changed\n", encoding="utf-8")
+    # Neither a new mtime nor an ignored file is a change of the build.
+    os.utime(lab.apps_dir / untouched_app / "app.txt")
+    (lab.apps_dir / untouched_app / "notes.md").write_text("edited\n", encoding="utf-8")
+    third = run_play(lab)
+    assert third.built == {changed_app}
+    after = expected_catalog(lab)
+    assert after[(changed_app, "latest")] != catalog[(changed_app, "latest")]
+    assert registry_client.manifest_digest(changed_app, "latest") == after[(changed_app, "latest")]
+    untouched = {key: digest for key, digest in after.items() if key[0] != changed_app}
+    assert untouched == {key: digest for key, digest in catalog.items() if key[0] != changed_app}
