@@ -29,7 +29,7 @@ import docker
 import docker.errors
 import yaml
 
-from labdock.testing.registry import USER, ThrowawayRegistry
+from labdock.testing.registry import ThrowawayRegistry
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOK = REPO_ROOT / "playbooks" / "images.yml"
@@ -121,33 +121,14 @@ def time_plays(
     lab: ThrowawayRegistry, apps: list[dict], base_refs: dict[str, str], workdir: Path
 ) -> tuple[float, float]:
     """Wall time of a cold run of the images play, then of a run with nothing changed."""
-    settings = lab.settings
-    client_config = workdir / "client.json"
-    client_config.write_text(
-        json.dumps(
-            {
-                "url": settings.url,
-                "username": settings.username,
-                "password": settings.password,
-                "ca_cert": str(settings.ca_cert),
-            }
-        ),
-        encoding="utf-8",
-    )
     extra = {
-        "images_registry_address": lab.address,
-        "images_registry_user": USER,
-        "images_registry_password": lab.password,
-        "images_registry_ca_path": str(settings.ca_cert),
-        "images_catalog_file": str(workdir / "expected-catalog.json"),
-        "images_play_client_config": str(client_config),
+        **lab.images_play_vars(workdir),
         "images_apps": apps,
         "images_base_refs": base_refs,
     }
     vars_file = workdir / "vars.json"
     vars_file.write_text(json.dumps(extra), encoding="utf-8")
-    for file in (client_config, vars_file):
-        file.chmod(0o600)
+    vars_file.chmod(0o600)
     return run_play(vars_file, "cold"), run_play(vars_file, "no change")
 
 

@@ -13,14 +13,12 @@ successful answer; asserts nothing. Cleans up what it started.
 from __future__ import annotations
 
 import argparse
-import io
 import itertools
 import json
 import os
 import secrets
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -33,6 +31,7 @@ from typing import Any
 import docker
 import requests
 
+from labdock.testing.docker_images import build_from_dockerfile, untag_under
 from labdock.testing.registry import USER, ThrowawayRegistry, free_loopback_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -167,27 +166,13 @@ def _publish(client: docker.DockerClient, lab: ThrowawayRegistry, sources: dict[
     for name, source in sources.items():
         repository = f"{lab.address}/{name}"
         client.images.get(source).tag(repository, OLD)
-        dockerfile = f"FROM {repository}:{OLD}\nLABEL labdock.bench.version={NEW}\n".encode()
-        context = io.BytesIO()
-        with tarfile.open(fileobj=context, mode="w") as tar:
-            info = tarfile.TarInfo("Dockerfile")
-            info.size = len(dockerfile)
-            tar.addfile(info, io.BytesIO(dockerfile))
-        context.seek(0)
-        client.images.build(
-            fileobj=context, custom_context=True, tag=f"{repository}:{NEW}", rm=True
+        build_from_dockerfile(
+            client,
+            f"FROM {repository}:{OLD}\nLABEL labdock.bench.version={NEW}\n",
+            f"{repository}:{NEW}",
         )
         for tag in (OLD, NEW):
             client.images.push(repository, tag=tag, auth_config=auth)
-
-
-def _untag(client: docker.DockerClient, address: str) -> None:
-    """Drop our tags only: the 1.0 images share their ID with the source images, which must
-    stay (removing by ID, or with force, would take every tag of the image with it)."""
-    for image in client.images.list(name=f"{address}/*"):
-        for reference in image.tags:
-            if reference.startswith(f"{address}/"):
-                client.images.remove(reference)
 
 
 def _measure(
@@ -243,7 +228,7 @@ def main(argv: Sequence[str]) -> int:
                 copy.remove()
             subprocess.run(["docker", "logout", lab.address], capture_output=True, check=False)
             lab.close()
-            _untag(client, lab.address)
+            untag_under(client, lab.address)
             client.close()
     print(f"frontend_backend rollout {OLD} -> {NEW}, one GET every {args.interval}s on loopback")
     print(f"{'method':<16}{'requests':>10}{'failed':>8}{'longest gap (s)':>17}{'rollout (s)':>13}")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+import docker
 import pytest
 import requests
 from requests.adapters import BaseAdapter
@@ -23,6 +24,15 @@ from labdock.testing.registry import ThrowawayRegistry
 LABDOCK = Path(sys.executable).parent / "labdock"
 
 RunLabdock = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    client = docker.from_env()
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")

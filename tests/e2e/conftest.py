@@ -5,25 +5,16 @@ the end. Never the deployment `make site` made."""
 
 from __future__ import annotations
 
-import json
 import secrets
 import subprocess
 from collections.abc import Iterator
 
 import docker
 import pytest
-from e2e_lab import PORT_VARIABLES, Lab, run_playbook, untag_registry_images
+from e2e_lab import PORT_VARIABLES, Lab, run_playbook
 
-from labdock.testing.registry import USER, ThrowawayRegistry, free_loopback_port
-
-
-@pytest.fixture(scope="session")
-def docker_client() -> Iterator[docker.DockerClient]:
-    client = docker.from_env()
-    try:
-        yield client
-    finally:
-        client.close()
+from labdock.testing.docker_images import untag_under
+from labdock.testing.registry import ThrowawayRegistry, free_loopback_port
 
 
 @pytest.fixture(scope="session")
@@ -34,36 +25,14 @@ def course_images(
 ) -> Iterator[ThrowawayRegistry]:
     """The images role, as `make site` runs it, pointed at the test registry."""
     state = tmp_path_factory.mktemp("images-state")
-    client_json = state / "client.json"
-    client_json.write_text(
-        json.dumps(
-            {
-                "url": registry.url,
-                "username": USER,
-                "password": registry.password,
-                "ca_cert": str(registry.certs.ca_cert),
-            }
-        ),
-        encoding="utf-8",
-    )
-    client_json.chmod(0o600)
     try:
-        result = run_playbook(
-            "playbooks/images.yml",
-            {
-                "images_registry_address": registry.address,
-                "images_registry_user": USER,
-                "images_registry_password": registry.password,
-                "images_catalog_file": str(state / "expected-catalog.json"),
-                "images_play_client_config": str(client_json),
-            },
-        )
+        result = run_playbook("playbooks/images.yml", registry.images_play_vars(state))
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
         yield registry
     finally:
         # The role's docker_login wrote this registry into the engine user's config.
         subprocess.run(["docker", "logout", registry.address], capture_output=True, check=False)
-        untag_registry_images(docker_client, registry.address)
+        untag_under(docker_client, registry.address)
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import docker
-
 from labdock.testing.registry import ThrowawayRegistry
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -106,12 +104,3 @@ class Lab:
         for stack in ALL_STACKS:
             if (self.root / stack / "compose.yaml").exists():
                 self.compose(stack, "down", "-v", "--remove-orphans", "--timeout", "5")
-
-
-def untag_registry_images(client: docker.DockerClient, address: str) -> None:
-    """Drop every local tag under the test registry's address. Tags only, never by ID or
-    with force: the base images share their IDs with the labdock/* tags, which must stay."""
-    for image in client.images.list(name=f"{address}/*"):
-        for reference in image.tags:
-            if reference.startswith(f"{address}/"):
-                client.images.remove(reference)

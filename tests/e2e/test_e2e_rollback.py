@@ -3,9 +3,7 @@ keeps answering."""
 
 from __future__ import annotations
 
-import io
 import secrets
-import tarfile
 import threading
 from collections.abc import Iterator
 
@@ -14,6 +12,7 @@ import pytest
 import requests
 from e2e_lab import Lab
 
+from labdock.testing.docker_images import build_from_dockerfile
 from labdock.testing.registry import USER
 
 pytestmark = pytest.mark.e2e
@@ -25,16 +24,11 @@ def broken_frontend(lab: Lab, docker_client: docker.DockerClient) -> Iterator[st
     listens, so its health check can only fail."""
     tag = f"broken-{secrets.token_hex(3)}"
     base = f"{lab.registry.address}/frontend:1.0"
-    dockerfile = f'FROM {base}\nCMD ["python3", "-c", "import time; time.sleep(86400)"]\n'.encode()
-    context = io.BytesIO()
-    with tarfile.open(fileobj=context, mode="w") as tar:
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(dockerfile)
-        tar.addfile(info, io.BytesIO(dockerfile))
-    context.seek(0)
     repository = f"{lab.registry.address}/frontend"
-    docker_client.images.build(
-        fileobj=context, custom_context=True, tag=f"{repository}:{tag}", rm=True
+    build_from_dockerfile(
+        docker_client,
+        f'FROM {base}\nCMD ["python3", "-c", "import time; time.sleep(86400)"]\n',
+        f"{repository}:{tag}",
     )
     auth = {"username": USER, "password": lab.registry.password}
     docker_client.images.push(repository, tag=tag, auth_config=auth)

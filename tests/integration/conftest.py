@@ -16,15 +16,6 @@ from docker.models.images import Image
 from labdock.testing.populate import TinyImage
 
 
-@pytest.fixture(scope="session")
-def docker_client() -> Iterator[docker.DockerClient]:
-    client = docker.from_env()
-    try:
-        yield client
-    finally:
-        client.close()
-
-
 @pytest.fixture
 def scratch_image(docker_client: docker.DockerClient) -> Iterator[Image]:
     """A one-file image built by the engine from scratch (nothing to pull); unique content

@@ -22,7 +22,7 @@ import pytest
 from docker.models.images import Image
 
 from labdock.registry import RegistryClient
-from labdock.testing.registry import USER, ThrowawayRegistry
+from labdock.testing.registry import ThrowawayRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -64,28 +64,10 @@ def lab(
         # Excluded by .dockerignore, so never part of the build nor of the hash.
         (context / "notes.md").write_text("draft\n", encoding="utf-8")
         (context / ".dockerignore").write_text("*.md\n", encoding="utf-8")
-    client_config = tmp_path / "client.json"
-    settings = registry.settings
-    client_config.write_text(
-        json.dumps(
-            {
-                "url": settings.url,
-                "username": settings.username,
-                "password": settings.password,
-                "ca_cert": str(settings.ca_cert),
-            }
-        ),
-        encoding="utf-8",
-    )
-    client_config.chmod(0o600)
-    catalog_file = tmp_path / "expected-catalog.json"
+    play_vars = registry.images_play_vars(tmp_path)
+    catalog_file = Path(play_vars["images_catalog_file"])
     extra_vars = {
-        "images_registry_address": registry.address,
-        "images_registry_user": USER,
-        "images_registry_password": registry.password,
-        "images_registry_ca_path": str(settings.ca_cert),
-        "images_catalog_file": str(catalog_file),
-        "images_play_client_config": str(client_config),
+        **play_vars,
         "images_apps_dir": str(apps_dir),
         "images_apps": [{"name": name, "context": name, "bases": [base]} for name in apps],
         "images_bases": [{"name": base, "version": "1", "build_arg": "BASE_IMAGE"}],

