@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import docker
 import docker.errors
 import pytest
@@ -41,14 +44,32 @@ def test_push_then_pull_gives_the_same_digest(
         docker_client.images.remove(f"{repository}:1", force=True)
 
 
+@pytest.fixture
+def anonymous_docker_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[docker.DockerClient]:
+    """A client with an empty Docker config: with auth=None the SDK would otherwise send
+    whatever `docker login` stored for this registry (the e2e fixtures log in to it). The
+    SDK falls back to ~/.docker/config.json when DOCKER_CONFIG has no config.json."""
+    (tmp_path / "config.json").write_text('{"auths": {}}', encoding="utf-8")
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    client = docker.from_env()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
 def test_anonymous_push_is_refused(
-    docker_client: docker.DockerClient, scratch_image: Image, registry: ThrowawayRegistry
+    anonymous_docker_client: docker.DockerClient,
+    scratch_image: Image,
+    registry: ThrowawayRegistry,
 ) -> None:
     repository = f"{registry.address}/labdock-test/anonymous"
     scratch_image.tag(repository, "1")
     try:
-        events = _push(docker_client, repository, "1", auth=None)
+        events = _push(anonymous_docker_client, repository, "1", auth=None)
     finally:
-        docker_client.images.remove(f"{repository}:1")
+        anonymous_docker_client.images.remove(f"{repository}:1")
     errors = " ".join(e["error"] for e in events if "error" in e)
     assert "no basic auth credentials" in errors
