@@ -37,8 +37,8 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--bcrypt-rounds",
         type=int,
-        default=4,
-        help="htpasswd cost; the registry re-checks it on every request (default 4)",
+        default=5,
+        help="htpasswd cost; the registry re-checks it on every request (default 5, as deployed)",
     )
     args = parser.parse_args(argv)
 
