@@ -43,17 +43,13 @@ def main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="labdock-bench-") as workdir:
-        lab = ThrowawayRegistry(
+        started = time.perf_counter()
+        with ThrowawayRegistry(
             Path(workdir), project_prefix="labdock-bench", bcrypt_rounds=args.bcrypt_rounds
-        )
-        try:
-            started = time.perf_counter()
-            lab.start()
+        ) as lab:
             print(f"registry {lab.url} ({lab.image}) up in {time.perf_counter() - started:.1f}s")
             _fill(lab.settings, args.repos, args.tags, args.workers)
             _compare(lab.settings, args.repos, args.tags, args.workers)
-        finally:
-            lab.close()
     return 0
 
 

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import docker
@@ -72,7 +72,9 @@ def main(argv: Sequence[str]) -> int:
     client = docker.from_env()
     try:
         with tempfile.TemporaryDirectory(prefix="labdock-bench-") as workdir:
-            with throwaway_registry(Path(workdir)) as lab:
+            with ThrowawayRegistry(
+                Path(workdir) / "registry", project_prefix="labdock-bench-images"
+            ) as lab:
                 try:
                     cold, warm = time_plays(lab, apps, base_refs, Path(workdir))
                     ours = {
@@ -104,17 +106,6 @@ def present_apps() -> list[dict]:
     if missing:
         print(f"bench images: no build context for {', '.join(sorted(missing))}; left out")
     return apps
-
-
-@contextlib.contextmanager
-def throwaway_registry(workdir: Path) -> Iterator[ThrowawayRegistry]:
-    lab = ThrowawayRegistry(workdir / "registry", project_prefix="labdock-bench-images")
-    try:
-        lab.start()
-        yield lab
-    finally:
-        lab.close()
-        subprocess.run(["docker", "logout", lab.address], capture_output=True, check=False)
 
 
 def time_plays(

@@ -13,6 +13,7 @@ successful answer; asserts nothing. Cleans up what it started.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -200,15 +201,16 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--limit", type=float, default=600, help="upper bound of each loop (s)")
     args = parser.parse_args(argv)
 
-    client = docker.from_env()
-    with tempfile.TemporaryDirectory(prefix="labdock-bench-") as workdir:
-        lab = ThrowawayRegistry(Path(workdir) / "registry", project_prefix="labdock-bench")
+    with (
+        contextlib.closing(docker.from_env()) as client,
+        tempfile.TemporaryDirectory(prefix="labdock-bench-") as workdir,
+        ThrowawayRegistry(Path(workdir) / "registry", project_prefix="labdock-bench") as lab,
+    ):
         copies = [
             Copy(name, lab.address, Path(workdir) / name)
             for name in ("stacks role", "compose up -d")
         ]
         try:
-            lab.start()
             _run(
                 ["docker", "login", lab.address, "-u", USER, "--password-stdin"],
                 input=lab.settings.password,
@@ -226,10 +228,7 @@ def main(argv: Sequence[str]) -> int:
         finally:
             for copy in copies:
                 copy.remove()
-            subprocess.run(["docker", "logout", lab.address], capture_output=True, check=False)
-            lab.close()
             untag_under(client, lab.address)
-            client.close()
     print(f"frontend_backend rollout {OLD} -> {NEW}, one GET every {args.interval}s on loopback")
     print(f"{'method':<16}{'requests':>10}{'failed':>8}{'longest gap (s)':>17}{'rollout (s)':>13}")
     for name, figures in results.items():

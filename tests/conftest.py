@@ -38,12 +38,8 @@ def docker_client() -> Iterator[docker.DockerClient]:
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayRegistry]:
     """One registry for the session: TLS with a throwaway CA, htpasswd auth, loopback port."""
-    lab = ThrowawayRegistry(tmp_path_factory.mktemp("registry"))
-    try:
-        lab.start()
+    with ThrowawayRegistry(tmp_path_factory.mktemp("registry")) as lab:
         yield lab
-    finally:
-        lab.close()
 
 
 @pytest.fixture

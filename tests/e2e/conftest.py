@@ -6,7 +6,6 @@ the end. Never the deployment `make site` made."""
 from __future__ import annotations
 
 import secrets
-import subprocess
 from collections.abc import Iterator
 
 import docker
@@ -30,8 +29,6 @@ def course_images(
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
         yield registry
     finally:
-        # The role's docker_login wrote this registry into the engine user's config.
-        subprocess.run(["docker", "logout", registry.address], capture_output=True, check=False)
         untag_under(docker_client, registry.address)
 
 

@@ -21,12 +21,8 @@ REPOSITORY_COUNT = 1005
 def crowded_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayRegistry]:
     """A registry of its own: a thousand repositories would slow every later catalog walk
     on the shared one, and the registry cannot forget a repository short of a GC."""
-    lab = ThrowawayRegistry(tmp_path_factory.mktemp("crowded"))
-    try:
-        lab.start()
+    with ThrowawayRegistry(tmp_path_factory.mktemp("crowded")) as lab:
         yield lab
-    finally:
-        lab.close()
 
 
 def test_catalog_lists_more_than_a_page(

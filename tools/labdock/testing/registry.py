@@ -125,15 +125,29 @@ class ThrowawayRegistry:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    def __enter__(self) -> ThrowawayRegistry:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def start(self) -> None:
         self.trust()
         self.compose("up", "-d", "--wait")
 
     def close(self) -> None:
+        """Remove the project and its volume, the engine's trust, and any `docker login`
+        a play or test made to this registry."""
         try:
             self.compose("down", "-v", "--remove-orphans")
         finally:
             self.untrust()
+            subprocess.run(["docker", "logout", self.address], capture_output=True, check=False)
 
     def trust(self) -> None:
         """The engine reads certs.d/<host:port>/ca.crt on each connection: pushes need it."""
