@@ -29,6 +29,7 @@ import docker
 import docker.errors
 import yaml
 
+from labdock.testing.docker_images import untag_under
 from labdock.testing.registry import ThrowawayRegistry
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +83,7 @@ def main(argv: Sequence[str]) -> int:
                         for app in apps
                     }
                 finally:
-                    remove_images(client, lab.address)
+                    untag_under(client, lab.address)
             ensure_course_base(client, Path(workdir), reuse=args.reuse_course_base)
             course = {
                 app["name"]: course_size(client, app)
@@ -142,14 +143,6 @@ def run_play(vars_file: Path, label: str) -> float:
 
 def image_size(client: docker.DockerClient, ref: str) -> int:
     return client.images.get(ref).attrs["Size"]
-
-
-def remove_images(client: docker.DockerClient, address: str) -> None:
-    """Tags of the throwaway registry only; the layers stay for images that share them."""
-    for image in client.images.list():
-        for tag in image.tags:
-            if tag.startswith(f"{address}/"):
-                client.images.remove(tag)
 
 
 def ensure_course_base(client: docker.DockerClient, workdir: Path, *, reuse: bool) -> None:
