@@ -8,15 +8,19 @@ import tarfile
 import docker
 
 
-def build_from_dockerfile(client: docker.DockerClient, dockerfile: str, tag: str) -> None:
-    """Build an image from a Dockerfile alone (no other context), with the legacy builder."""
-    data = dockerfile.encode()
-    context = io.BytesIO()
-    with tarfile.open(fileobj=context, mode="w") as tar:
-        info = tarfile.TarInfo("Dockerfile")
+def one_file_tar(name: str, data: bytes) -> bytes:
+    """An uncompressed tar archive holding one file: a build context or an image layer."""
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        info = tarfile.TarInfo(name)
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
-    context.seek(0)
+    return archive.getvalue()
+
+
+def build_from_dockerfile(client: docker.DockerClient, dockerfile: str, tag: str) -> None:
+    """Build an image from a Dockerfile alone (no other context), with the legacy builder."""
+    context = io.BytesIO(one_file_tar("Dockerfile", dockerfile.encode()))
     client.images.build(fileobj=context, custom_context=True, tag=tag, rm=True)
 
 

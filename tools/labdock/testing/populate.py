@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
-import tarfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from labdock.registry import (
     RegistryClient,
     encode_manifest,
 )
+from labdock.testing.docker_images import one_file_tar
 
 _CONFIG_TYPES = {
     DOCKER_MANIFEST: "application/vnd.docker.container.image.v1+json",
@@ -52,20 +51,15 @@ class TinyImage:
 
     @classmethod
     def make(cls, text: str = "labdock\n") -> TinyImage:
-        content = text.encode()
-        tar_bytes = io.BytesIO()
-        with tarfile.open(fileobj=tar_bytes, mode="w") as tar:
-            info = tarfile.TarInfo("hello.txt")
-            info.size = len(content)
-            tar.addfile(info, io.BytesIO(content))
-        layer = gzip.compress(tar_bytes.getvalue(), mtime=0)
+        layer_tar = one_file_tar("hello.txt", text.encode())
+        layer = gzip.compress(layer_tar, mtime=0)
         config = {
             "architecture": "amd64",
             "os": "linux",
             "config": {},
             "rootfs": {
                 "type": "layers",
-                "diff_ids": ["sha256:" + hashlib.sha256(tar_bytes.getvalue()).hexdigest()],
+                "diff_ids": ["sha256:" + hashlib.sha256(layer_tar).hexdigest()],
             },
         }
         return cls(Blob(layer), Blob(json.dumps(config, sort_keys=True).encode()))
