@@ -23,8 +23,8 @@ import requests
 from labdock.catalog import collect
 from labdock.config import Settings
 from labdock.registry import MANIFEST_TYPES, PAGE_SIZE, RegistryClient
-from labdock.testing.populate import TinyImage, fill
-from labdock.testing.registry import ThrowawayRegistry
+from tests.harness.populate import TinyImage, fill
+from tests.harness.registry import ThrowawayRegistry
 
 _T = TypeVar("_T")
 

@@ -29,8 +29,8 @@ import docker
 import docker.errors
 import yaml
 
-from labdock.testing.docker_images import untag_under
-from labdock.testing.registry import ThrowawayRegistry
+from tests.harness.docker_images import untag_under
+from tests.harness.registry import ThrowawayRegistry
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOK = REPO_ROOT / "playbooks" / "images.yml"

@@ -32,8 +32,8 @@ from typing import Any
 import docker
 import requests
 
-from labdock.testing.docker_images import build_from_dockerfile, untag_under
-from labdock.testing.registry import USER, ThrowawayRegistry, free_loopback_port
+from tests.harness.docker_images import build_from_dockerfile, untag_under
+from tests.harness.registry import USER, ThrowawayRegistry, free_loopback_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -19,7 +19,7 @@ from requests.adapters import BaseAdapter
 
 from labdock.config import Settings
 from labdock.registry import RegistryClient
-from labdock.testing.registry import ThrowawayRegistry
+from tests.harness.registry import ThrowawayRegistry
 
 LABDOCK = Path(sys.executable).parent / "labdock"
 

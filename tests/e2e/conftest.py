@@ -12,8 +12,8 @@ import docker
 import pytest
 from e2e_lab import PORT_VARIABLES, Lab, run_playbook
 
-from labdock.testing.docker_images import untag_under
-from labdock.testing.registry import ThrowawayRegistry, free_loopback_port
+from tests.harness.docker_images import untag_under
+from tests.harness.registry import ThrowawayRegistry, free_loopback_port
 
 
 @pytest.fixture(scope="session")

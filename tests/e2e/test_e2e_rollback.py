@@ -12,8 +12,8 @@ import pytest
 import requests
 from e2e_lab import Lab
 
-from labdock.testing.docker_images import build_from_dockerfile
-from labdock.testing.registry import USER
+from tests.harness.docker_images import build_from_dockerfile
+from tests.harness.registry import USER
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ import docker.errors
 import pytest
 from docker.models.images import Image
 
-from labdock.testing.populate import TinyImage
+from tests.harness.populate import TinyImage
 
 
 @pytest.fixture

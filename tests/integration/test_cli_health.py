@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from labdock.testing.pki import make_ca_and_server_cert
-from labdock.testing.registry import ThrowawayRegistry
+from tests.harness.pki import make_ca_and_server_cert
+from tests.harness.registry import ThrowawayRegistry
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,7 @@ import pytest
 from docker.models.images import Image
 
 from labdock.registry import RegistryClient
-from labdock.testing.registry import ThrowawayRegistry
+from tests.harness.registry import ThrowawayRegistry
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from labdock.testing.registry import USER, ThrowawayRegistry
+from tests.harness.registry import USER, ThrowawayRegistry
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from labdock.registry import RegistryClient
-from labdock.testing.populate import TinyImage, fill
-from labdock.testing.registry import ThrowawayRegistry
+from tests.harness.populate import TinyImage, fill
+from tests.harness.registry import ThrowawayRegistry
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ import secrets
 import pytest
 
 from labdock.registry import RegistryClient
-from labdock.testing.populate import TinyImage
-from labdock.testing.registry import ThrowawayRegistry
+from tests.harness.populate import TinyImage
+from tests.harness.registry import ThrowawayRegistry
 
 pytestmark = pytest.mark.integration
 

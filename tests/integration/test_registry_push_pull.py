@@ -11,7 +11,7 @@ import pytest
 from docker.models.images import Image
 
 from labdock.registry import RegistryClient
-from labdock.testing.registry import USER, ThrowawayRegistry
+from tests.harness.registry import USER, ThrowawayRegistry
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,8 @@ from labdock.registry import (
     OCI_MANIFEST,
     RegistryClient,
 )
-from labdock.testing.populate import TinyImage
-from labdock.testing.registry import ThrowawayRegistry
+from tests.harness.populate import TinyImage
+from tests.harness.registry import ThrowawayRegistry
 
 pytestmark = pytest.mark.integration
 

