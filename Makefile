@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: site test venv provision php-cli lint unit integration e2e bench clean
+.PHONY: site test venv provision php-cli lint unit integration e2e bench clean room-up room-down
 
 site: venv ## Run the main job (site.yml) on this machine
 	$(BIN)/ansible-playbook site.yml $(ANSIBLE_ARGS)
@@ -54,6 +54,15 @@ e2e: provision
 
 bench: provision
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# A room of N throwaway lab hosts (Debian containers with systemd and sshd, no Docker) to try
+# `ansible-playbook -i inventory/room.yml site.yml` and `labdock room` by hand.
+N ?= 3
+room-up: venv
+	$(BIN)/python -m tests.harness.room up --hosts $(N)
+
+room-down: venv
+	$(BIN)/python -m tests.harness.room down
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache
