@@ -11,6 +11,7 @@ Used by the room tests, the room benchmark and `make room-up` / `make room-down`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import secrets
 import subprocess
@@ -303,10 +304,8 @@ def ensure_image() -> None:
 
 
 def _ignore_missing(remove: Any) -> None:
-    try:
+    with contextlib.suppress(docker.errors.NotFound):
         remove()
-    except docker.errors.NotFound:
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:
