@@ -8,12 +8,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import catalog, images, rollout
+from bench import catalog, images, rollout, room
 
 BENCHMARKS: dict[str, Callable[[Sequence[str]], int]] = {
     "catalog": catalog.main,
     "images": images.main,
     "rollout": rollout.main,
+    "room": room.main,
 }
 
 

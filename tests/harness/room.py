@@ -222,6 +222,7 @@ class Room:
         *,
         registry_vars: dict[str, Any] | None = None,
         lab_vars: dict[str, Any] | None = None,
+        host_vars: dict[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The room as an Ansible inventory: this machine (the controller, connection local)
         is the registry host; the throwaway hosts are the lab and reach the registry at their
@@ -238,6 +239,7 @@ class Room:
                 "ansible_python_interpreter": "/usr/bin/python3",
                 "labdock_registry_host": self.gateway,
                 **(lab_vars or {}),
+                **(host_vars or {}).get(host.name, {}),
             }
             for host in self.hosts
         }

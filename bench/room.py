@@ -1,0 +1,76 @@
+"""A room of throwaway hosts: site.yml's wall time on 1 host and on 3 hosts (goal: 3 hosts take
+at most 1.5x one host), then `labdock room status` on the 3 hosts against a loop that asks
+one host at a time (`labdock room status --limit HOST` per host), both in the same run.
+
+Each room is cold (new hosts with no Docker, a registry of its own on the controller); the
+course images are built once before either timing, so both runs push the same cached images.
+Prints the figures; asserts nothing. Removes the rooms and registries it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from tests.harness.room import Room
+from tests.harness.room_site import PlaybookRun, RoomSite
+
+LABDOCK = Path(sys.executable).parent / "labdock"
+
+
+def site_run(workdir: Path, size: int) -> tuple[PlaybookRun, RoomSite, Room]:
+    room = Room(workdir / "hosts", size)
+    room.start()
+    site = RoomSite(room, workdir)
+    return site.run(), site, room
+
+
+def status_seconds(site: RoomSite, limit: str | None = None) -> float:
+    command = [str(LABDOCK), "room", "status", "-i", str(site.inventory_path), "--json"]
+    if limit:
+        command += ["--limit", limit]
+    started = time.monotonic()
+    subprocess.run(command, capture_output=True, check=False, timeout=900)
+    return time.monotonic() - started
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench room", description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3, help="status timings per variant")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="labdock-bench-room-") as tmp:
+        runs: dict[int, PlaybookRun] = {}
+        sites: list[RoomSite] = []
+        rooms: list[Room] = []
+        try:
+            for size in (1, 3):
+                run, site, room = site_run(Path(tmp) / f"room{size}", size)
+                sites.append(site)
+                rooms.append(room)
+                runs[size] = run
+                print(f"site.yml on {size} host(s): {run.seconds:.0f} s (rc {run.returncode})")
+            ratio = runs[3].seconds / runs[1].seconds
+            print(f"3 hosts / 1 host: {ratio:.2f}x (goal <= 1.5x)")
+            three = sites[-1]
+            hosts = [host.name for host in three.room.hosts]
+            parallel = [status_seconds(three) for _ in range(args.repeat)]
+            loop = [sum(status_seconds(three, host) for host in hosts) for _ in range(args.repeat)]
+            print(
+                f"labdock room status on {len(hosts)} hosts: "
+                f"{statistics.median(parallel):.1f} s parallel, "
+                f"{statistics.median(loop):.1f} s one host at a time "
+                f"({statistics.median(loop) / statistics.median(parallel):.2f}x), "
+                f"median of {args.repeat}"
+            )
+        finally:
+            for site in sites:
+                site.close()
+            for room in rooms:
+                room.close()
+    return 0

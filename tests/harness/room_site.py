@@ -1,0 +1,171 @@
+"""site.yml on a room of throwaway hosts, as the tests and the room benchmark run it: this
+machine is the registry host (connection local) with a registry of the test's own (temp state
+dir, free port, own compose project, bound so the hosts reach it at their network's gateway),
+never port 5000 or the real state dir; `close` removes that registry and the controller's trust
+and login for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+
+from tests.harness.docker_images import untag_under
+from tests.harness.registry import COMPOSE_BIN, DOCKER_CERTS_DIR, free_loopback_port
+from tests.harness.room import Room
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PLAYBOOK_TIMEOUT = 1800
+RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$")
+
+
+@dataclass
+class PlaybookRun:
+    returncode: int
+    stdout: str
+    seconds: float
+
+    @property
+    def recap(self) -> dict[str, dict[str, int]]:
+        """PLAY RECAP counters per host."""
+        _, _, tail = self.stdout.rpartition("PLAY RECAP")
+        found = {}
+        for line in tail.splitlines():
+            match = RECAP_LINE.match(line.strip())
+            if match:
+                counts = dict(pair.split("=") for pair in match["counts"].split())
+                found[match["host"]] = {key: int(value) for key, value in counts.items()}
+        return found
+
+    def fatal_lines(self, host: str) -> list[str]:
+        return [line for line in self.stdout.splitlines() if line.startswith(f"fatal: [{host}]")]
+
+
+@dataclass
+class RoomSite:
+    room: Room
+    workdir: Path
+    port: int = field(default_factory=free_loopback_port)
+    project: str = field(default_factory=lambda: f"labdock-test-room-{secrets.token_hex(3)}")
+
+    @property
+    def state_dir(self) -> Path:
+        return self.workdir / "state"
+
+    @property
+    def deploy_dir(self) -> Path:
+        return self.workdir / "registry"
+
+    @property
+    def inventory_path(self) -> Path:
+        return self.workdir / "inventory" / "room.yml"
+
+    @property
+    def controller_address(self) -> str:
+        return f"localhost:{self.port}"
+
+    @property
+    def host_address(self) -> str:
+        """The registry as the room's hosts reach it."""
+        return f"{self.room.gateway}:{self.port}"
+
+    def controller_vars(self) -> dict[str, Any]:
+        """The controller's part: a registry of the test's own, and nothing that would touch
+        the machine's shared engine settings or system CA store."""
+        return {
+            "registry_deploy_dir": str(self.deploy_dir),
+            "registry_compose_project": self.project,
+            "registry_ui_enabled": False,
+            "docker_host_daemon_manage": False,
+            "registry_trust_system_store": False,
+        }
+
+    def write_inventory(self, host_vars: dict[str, dict[str, Any]] | None = None) -> Path:
+        return self.room.write_inventory(
+            self.inventory_path, registry_vars=self.controller_vars(), host_vars=host_vars
+        )
+
+    def extra_vars(self) -> dict[str, Any]:
+        return {"labdock_state_dir": str(self.state_dir), "labdock_registry_port": self.port}
+
+    def start(
+        self,
+        playbook: str = "site.yml",
+        *,
+        limit: str | None = None,
+        host_vars: dict[str, dict[str, Any]] | None = None,
+    ) -> subprocess.Popen[str]:
+        self.write_inventory(host_vars)
+        command = [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            str(self.inventory_path),
+            playbook,
+            "-e",
+            json.dumps(self.extra_vars()),
+        ]
+        if limit:
+            command += ["--limit", limit]
+        env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")}
+        return subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def run(self, playbook: str = "site.yml", **kwargs: Any) -> PlaybookRun:
+        started = time.monotonic()
+        process = self.start(playbook, **kwargs)
+        stdout, _ = process.communicate(timeout=PLAYBOOK_TIMEOUT)
+        return PlaybookRun(process.returncode, stdout, time.monotonic() - started)
+
+    def labdock(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "LABDOCK_CONFIG": str(self.state_dir / "client.json")}
+        return subprocess.run(
+            [str(BIN / "labdock"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+
+    def close(self) -> None:
+        """Remove the test registry, its trust and login on the controller, and the course
+        image tags the images play made for it."""
+        if (self.deploy_dir / "compose.yaml").exists():
+            subprocess.run(
+                [
+                    str(COMPOSE_BIN),
+                    "-p",
+                    self.project,
+                    "--project-directory",
+                    str(self.deploy_dir),
+                    "down",
+                    "-v",
+                    "--remove-orphans",
+                ],
+                capture_output=True,
+                check=False,
+            )
+        shutil.rmtree(DOCKER_CERTS_DIR / self.controller_address, ignore_errors=True)
+        subprocess.run(["docker", "logout", self.controller_address], capture_output=True)
+        client = docker.from_env()
+        try:
+            untag_under(client, self.controller_address)
+        finally:
+            client.close()
