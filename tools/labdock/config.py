@@ -28,6 +28,9 @@ ENV_CONFIG = "LABDOCK_CONFIG"
 
 # client.json keys, by setting name.
 _FILE_KEYS = {"url": "url", "username": "username", "password": "password", "ca_cert": "ca_cert"}
+# client.json's list of the course stacks the lab deploys (the plays write group_vars'
+# labdock_stacks there): what `verify` checks by default and accepts by name.
+STACKS_KEY = "stacks"
 _ENV_KEYS = {"url": ENV_URL, "username": ENV_USER, "password": ENV_PASSWORD, "ca_cert": ENV_CA_CERT}
 
 
@@ -114,10 +117,23 @@ def load_client_file(path: Path, *, required: bool) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a JSON object")
-    unknown = sorted(set(data) - set(_FILE_KEYS.values()))
+    unknown = sorted(set(data) - {*_FILE_KEYS.values(), STACKS_KEY})
     if unknown:
         raise ConfigError(f"config file {path} has unknown keys: {', '.join(unknown)}")
     return data
+
+
+def lab_stacks(env: Mapping[str, str] | None = None) -> tuple[str, ...] | None:
+    """The lab's course stacks from client.json, or None when it names none (a client.json
+    written by hand or by a test registry)."""
+    env = os.environ if env is None else env
+    config_path = Path(env[ENV_CONFIG]) if env.get(ENV_CONFIG) else DEFAULT_CONFIG_PATH
+    stacks = load_client_file(config_path, required=bool(env.get(ENV_CONFIG))).get(STACKS_KEY)
+    if stacks is None:
+        return None
+    if not isinstance(stacks, list) or not all(isinstance(s, str) for s in stacks):
+        raise ConfigError(f"config file {config_path}: {STACKS_KEY} must be a list of names")
+    return tuple(stacks)
 
 
 def _read_password_file(path: Path) -> str:

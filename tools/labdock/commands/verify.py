@@ -8,12 +8,11 @@ from pathlib import Path
 
 from labdock import output
 from labdock.checks import exit_code, failure_summary
-from labdock.config import add_connection_arguments, settings_from_args
+from labdock.config import add_connection_arguments, lab_stacks, settings_from_args
 from labdock.errors import LabdockError, UsageError
 from labdock.registry import RegistryClient
 from labdock.stackcheck.discovery import (
     DEFAULT_PROJECT_PREFIX,
-    KNOWN_STACKS,
     connect,
     deployed_stacks,
 )
@@ -34,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "stacks",
         nargs="*",
         metavar="STACK",
-        help=f"stacks to check (default: every deployed one of {', '.join(KNOWN_STACKS)})",
+        help="stacks to check (default: every deployed one of the lab's, client.json's stacks)",
     )
     parser.add_argument(
         "--project-prefix",
@@ -53,12 +52,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    unknown = sorted(set(args.stacks) - set(KNOWN_STACKS))
+    known = lab_stacks()
+    unknown = sorted(set(args.stacks) - set(known or args.stacks))
     if unknown:
-        raise UsageError(f"unknown stack {', '.join(unknown)}; known: {', '.join(KNOWN_STACKS)}")
+        raise UsageError(f"unknown stack {', '.join(unknown)}; known: {', '.join(known or ())}")
     client = connect()
     try:
-        stacks = args.stacks or deployed_stacks(client, args.project_prefix)
+        stacks = args.stacks or deployed_stacks(client, args.project_prefix, known)
         if not stacks:
             raise LabdockError(f"no course stack is deployed under prefix {args.project_prefix!r}")
         settings = settings_from_args(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import docker
@@ -10,8 +11,6 @@ from docker.models.containers import Container
 
 from labdock.errors import LabdockError
 
-# The course stacks the stacks role deploys (compose/<stack>/), in a stable report order.
-KNOWN_STACKS = ("student_list", "frontend_backend", "socket_chat", "website", "simple_api")
 DEFAULT_PROJECT_PREFIX = "labdock-"
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -60,10 +59,15 @@ def services_of(client: docker.DockerClient, stack: str, project: str) -> list[S
     return sorted(found, key=lambda s: (s.name, s.container.name))
 
 
-def deployed_stacks(client: docker.DockerClient, prefix: str) -> list[str]:
-    """The known stacks that have at least one container under the prefix."""
+def deployed_stacks(
+    client: docker.DockerClient, prefix: str, known: Sequence[str] | None
+) -> list[str]:
+    """The stacks that have at least one container under the prefix: of the lab's stacks in
+    their order when they are known, else every project under the prefix."""
     projects = {
-        c.labels.get(PROJECT_LABEL)
+        c.labels.get(PROJECT_LABEL, "")
         for c in client.containers.list(all=True, filters={"label": PROJECT_LABEL})
     }
-    return [stack for stack in KNOWN_STACKS if f"{prefix}{stack}" in projects]
+    if known is None:
+        return sorted(p.removeprefix(prefix) for p in projects if p.startswith(prefix))
+    return [stack for stack in known if f"{prefix}{stack}" in projects]
