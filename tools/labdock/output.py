@@ -17,7 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from labdock.catalog import Repository
-from labdock.checks import CheckResult
+from labdock.checks import CheckResult, exit_code, failure_summary
+from labdock.errors import ExitCode
 
 
 def stdout_console() -> Console:
@@ -64,6 +65,31 @@ def checks_table(title: str, results: Sequence[CheckResult]) -> RenderableType:
         verdict = "[green]PASS[/green]" if result.ok else "[bold red]FAIL[/bold red]"
         table.add_row(result.name, verdict, result.detail)
     return _titled(f"{title}: {passed}/{len(results)} passed", table)
+
+
+def report_checks(
+    results: Sequence[CheckResult],
+    *,
+    title: str,
+    suite: str,
+    as_json: bool,
+    junit: Path | None,
+    context: dict[str, Any],
+) -> ExitCode:
+    """What a checking command ends with: the table (or JSON with `context` beside the checks),
+    JUnit XML when asked, one line naming the failures on stderr, and the exit code."""
+    if as_json:
+        print_json(
+            {**context, "checks": [r.as_dict() for r in results], "ok": all(r.ok for r in results)}
+        )
+    else:
+        stdout_console().print(checks_table(title, results))
+    if junit is not None:
+        write_junit(junit, suite, results)
+    summary = failure_summary(results)
+    if summary is not None:
+        error_line(summary)
+    return exit_code(results)
 
 
 def _titled(title: str, table: Table) -> RenderableType:

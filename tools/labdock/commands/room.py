@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.table import Table
 
 from labdock import output
-from labdock.checks import CheckResult, exit_code, failure_summary
+from labdock.checks import CheckResult
 from labdock.errors import ExitCode, UsageError
 from labdock.room import jobs
 from labdock.room.inventory import RoomHost, room_hosts
@@ -109,22 +109,14 @@ def run_status(args: argparse.Namespace) -> int:
             results.append(CheckResult(f"{outcome.host.name} reachable", False, outcome.error))
         else:
             results.extend(outcome.value or [])
-    if args.json:
-        output.print_json(
-            {
-                "hosts": [h.name for h in hosts],
-                "checks": [r.as_dict() for r in results],
-                "ok": all(r.ok for r in results),
-            }
-        )
-    else:
-        output.stdout_console().print(output.checks_table("room status", results))
-    if args.junit is not None:
-        output.write_junit(args.junit, "labdock.room.status", results)
-    summary = failure_summary(results)
-    if summary is not None:
-        output.error_line(summary)
-    return exit_code(results)
+    return output.report_checks(
+        results,
+        title="room status",
+        suite="labdock.room.status",
+        as_json=args.json,
+        junit=args.junit,
+        context={"hosts": [h.name for h in hosts]},
+    )
 
 
 def run_exec(args: argparse.Namespace) -> int:

@@ -7,7 +7,6 @@ import argparse
 from pathlib import Path
 
 from labdock import output
-from labdock.checks import exit_code, failure_summary
 from labdock.config import add_connection_arguments, lab_stacks, settings_from_args
 from labdock.errors import LabdockError, UsageError
 from labdock.registry import RegistryClient
@@ -76,19 +75,11 @@ def run(args: argparse.Namespace) -> int:
             ]
     finally:
         client.close()
-    if args.json:
-        output.print_json(
-            {
-                "stacks": list(stacks),
-                "checks": [r.as_dict() for r in results],
-                "ok": all(r.ok for r in results),
-            }
-        )
-    else:
-        output.stdout_console().print(output.checks_table("course stacks", results))
-    if args.junit is not None:
-        output.write_junit(args.junit, "labdock.verify", results)
-    summary = failure_summary(results)
-    if summary is not None:
-        output.error_line(summary)
-    return exit_code(results)
+    return output.report_checks(
+        results,
+        title="course stacks",
+        suite="labdock.verify",
+        as_json=args.json,
+        junit=args.junit,
+        context={"stacks": list(stacks)},
+    )
