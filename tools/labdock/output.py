@@ -50,8 +50,15 @@ def catalog_table(registry_url: str, repositories: Sequence[Repository]) -> Rend
             table.add_row(repo.name, "[dim](no tags)[/dim]", "")
         for index, entry in enumerate(repo.tags):
             # The name only on a repository's first row keeps the table easy to scan.
-            table.add_row(repo.name if index == 0 else "", entry.tag, entry.digest)
+            table.add_row(repo.name if index == 0 else "", entry.tag, short_digest(entry.digest))
     return _titled(title, table)
+
+
+def short_digest(digest: str, length: int = 12) -> str:
+    """`sha256:` and the first 12 hex digits, as crane and `docker images` show them: one line
+    per tag in a table. --json keeps the full digest."""
+    algorithm, _, hexdigits = digest.partition(":")
+    return f"{algorithm}:{hexdigits[:length]}" if hexdigits else digest
 
 
 def checks_table(title: str, results: Sequence[CheckResult]) -> RenderableType:
