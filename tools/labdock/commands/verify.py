@@ -17,6 +17,7 @@ from labdock.stackcheck.discovery import (
     connect,
     deployed_stacks,
 )
+from labdock.stackcheck.registry_ui import ui_note
 from labdock.stackcheck.runner import verify_stack
 
 
@@ -74,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
                     disruptive=args.disruptive,
                 )
             ]
+        # The registry project follows the same prefix (labdock-registry).
+        notes = [note for note in [ui_note(client, f"{args.project_prefix}registry")] if note]
     finally:
         client.close()
     if args.json:
@@ -82,10 +85,13 @@ def run(args: argparse.Namespace) -> int:
                 "stacks": list(stacks),
                 "checks": [r.as_dict() for r in results],
                 "ok": all(r.ok for r in results),
+                "notes": notes,
             }
         )
     else:
         output.stdout_console().print(output.checks_table("course stacks", results))
+        for note in notes:
+            output.stdout_console().print(f"note: {note}", markup=False)
     if args.junit is not None:
         output.write_junit(args.junit, "labdock.verify", results)
     summary = failure_summary(results)
