@@ -1,6 +1,6 @@
 """Recovery after `GET /traceback`: seconds from the request to `healthy` again, for the
-frontend and the backend, under today's health check timing and under the one
-compose/frontend_backend/compose.yaml sets, in the same run.
+frontend and the backend, under the health check of before issue 9 and under the one
+compose/frontend_backend/compose.yaml sets now, in the same run.
 
 Starts its own throwaway registry, builds and pushes the frontend and backend images with the
 images role (playbooks/images.yml, only those two apps), then runs one container per app and
@@ -9,8 +9,10 @@ restart policy of the compose file. Each trial waits until the container has run
 than 10 s (Docker doubles its restart delay for a container that ran less), requests
 /traceback (the app ends PID 1), then polls the engine until the container is healthy again;
 it also notes when the app first answers on its port, the floor any health check can reach.
-The probe's cost is its measured run time times the probes per minute. Prints median and
-max; asserts nothing. Cleans up what it started.
+The probe's cost: the container's CPU time (cgroup) over a series of probes run as the
+engine runs them, times the probes per minute (the engine's own exec overhead comes on top,
+the same per probe for both). Prints median and max; asserts nothing. Cleans up what it
+started.
 """
 
 from __future__ import annotations
@@ -43,9 +45,22 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 COMPOSE_FILE = REPO_ROOT / "compose" / "frontend_backend" / "compose.yaml"
 APPS = ("frontend", "backend")
-# The compose file's health check timing before issue 9 (git show 7e2b53c:compose/...): the
-# figures the issue reported (median 6.4-6.5 s) were measured with it.
-TODAY = {"interval": "5s", "timeout": "3s", "retries": 3, "start_period": "20s"}
+# The compose file's health check before issue 9 (git show 7e2b53c:compose/frontend_backend/
+# compose.yaml): the figures the issue reported (median 6.4-6.5 s) were measured with it.
+BEFORE = {
+    "test": [
+        "CMD",
+        "python3",
+        "-c",
+        "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/healthcheck', "
+        "timeout=2)",
+    ],
+    "interval": "5s",
+    "timeout": "3s",
+    "retries": 3,
+    "start_period": "20s",
+}
+PROBE_SAMPLES = 10
 # Docker's restart manager doubles the delay when a container ran less than this long.
 RESTART_BACKOFF_RESET_S = 10.5
 POLL_S = 0.1
@@ -67,10 +82,10 @@ def compose_healthcheck() -> dict[str, Any]:
     return compose["services"]["frontend"]["healthcheck"]
 
 
-def engine_healthcheck(test: list[str], timing: dict[str, Any]) -> dict[str, Any]:
-    """The Docker API's healthcheck config: the compose test with the given timing."""
+def engine_healthcheck(timing: dict[str, Any]) -> dict[str, Any]:
+    """The Docker API's healthcheck config for a compose healthcheck."""
     return {
-        "test": test,
+        "test": timing["test"],
         "interval": int(seconds(timing["interval"]) * 1e9),
         "timeout": int(seconds(timing["timeout"]) * 1e9),
         "retries": int(timing["retries"]),
@@ -90,7 +105,7 @@ class Subject:
     name: str = ""
     recovery_s: list[float] = field(default_factory=list)
     answering_s: list[float] = field(default_factory=list)
-    probe_s: float = 0.0
+    probe_cpu_s: float = 0.0
     error: str = ""
 
     @property
@@ -161,32 +176,32 @@ def _trials(subject: Subject, trials: int) -> None:
                 answered_at, healthy_at = _wait(client, subject, trial)
                 subject.answering_s.append(answered_at - started)
                 subject.recovery_s.append(healthy_at - started)
-            subject.probe_s = _probe_time(client, subject)
+            subject.probe_cpu_s = _probe_time(client, subject)
         except Exception as error:  # reported in the table; the other subjects go on
             subject.error = str(error)
 
 
-def _probe_time(client: docker.DockerClient, subject: Subject, samples: int = 5) -> float:
-    """Median wall time of one health probe run inside the container (what the engine pays
-    per probe: a process start and one request)."""
+def _cpu_ns(container: Any) -> int:
+    return container.stats(stream=False)["cpu_stats"]["cpu_usage"]["total_usage"]
+
+
+def _probe_time(client: docker.DockerClient, subject: Subject) -> float:
+    """CPU seconds of one health probe in the container's cgroup (a process start and one
+    request; the idle app's own CPU over those seconds is included and negligible)."""
     container = client.containers.get(subject.name)
-    command = compose_healthcheck()["test"][1:]
-    times = []
-    for _ in range(samples):
-        started = time.monotonic()
-        container.exec_run(command)
-        times.append(time.monotonic() - started)
-    return statistics.median(times)
+    before = _cpu_ns(container)
+    for _ in range(PROBE_SAMPLES):
+        container.exec_run(subject.timing["test"][1:])
+    return (_cpu_ns(container) - before) / 1e9 / PROBE_SAMPLES
 
 
 def _start(client: docker.DockerClient, subject: Subject, prefix: str) -> None:
-    test = compose_healthcheck()["test"]
     subject.name = f"{prefix}{subject.app}-{subject.timing_name}"
     client.containers.run(
         subject.image,
         name=subject.name,
         detach=True,
-        healthcheck=engine_healthcheck(test, subject.timing),
+        healthcheck=engine_healthcheck(subject.timing),
         restart_policy={"Name": "unless-stopped"},
         ports={"5000/tcp": ("127.0.0.1", subject.port)},
         # The frontend needs a backend address to start; its health check does not call it.
@@ -202,7 +217,7 @@ def _report(subjects: list[Subject], trials: int) -> None:
     )
     header = (
         f"{'app':<10}{'health check timing':<34}{'median':>8}{'max':>7}"
-        f"{'answer med':>12}{'probes/min':>12}{'probe s':>9}{'busy s/min':>12}"
+        f"{'answer med':>12}{'probes/min':>12}{'probe CPU ms':>14}{'CPU s/min':>11}"
     )
     print(header)
     for subject in subjects:
@@ -217,8 +232,8 @@ def _report(subjects: list[Subject], trials: int) -> None:
             f"{subject.app:<10}{label:<34}"
             f"{statistics.median(subject.recovery_s):>8.2f}{max(subject.recovery_s):>7.2f}"
             f"{statistics.median(subject.answering_s):>12.2f}"
-            f"{subject.probes_per_minute:>12.0f}{subject.probe_s:>9.3f}"
-            f"{subject.probes_per_minute * subject.probe_s:>12.2f}"
+            f"{subject.probes_per_minute:>12.0f}{subject.probe_cpu_s * 1000:>14.1f}"
+            f"{subject.probes_per_minute * subject.probe_cpu_s:>11.2f}"
         )
 
 
@@ -227,7 +242,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--trials", type=int, default=20, help="crashes per app and timing")
     args = parser.parse_args(argv)
 
-    timings = {"today": TODAY, "new": compose_healthcheck()}
+    timings = {"before": BEFORE, "now": compose_healthcheck()}
     prefix = f"labdock-bench-{secrets.token_hex(3)}-recovery-"
     with (
         contextlib.closing(docker.from_env()) as client,
