@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
-import os
 import re
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,6 +36,7 @@ import requests
 import yaml
 
 from tests.harness.docker_images import untag_under
+from tests.harness.playbooks import run_playbook
 from tests.harness.registry import ThrowawayRegistry, free_loopback_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -126,16 +124,7 @@ def _build_images(lab: ThrowawayRegistry, state: Path) -> None:
         **lab.images_play_vars(state),
         "images_apps": [app for app in defaults["images_apps"] if app["name"] in APPS],
     }
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")}
-    result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "playbooks/images.yml", "-e", json.dumps(extra)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
+    result = run_playbook("playbooks/images.yml", extra)
     if result.returncode != 0:
         raise RuntimeError(f"images play failed:\n{result.stdout[-3000:]}{result.stderr[-1000:]}")
 

@@ -8,38 +8,24 @@ pulled: a closed loopback port) and the real playbooks/summary.yml, on the local
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.harness.playbooks import REPO_ROOT as REPO
+from tests.harness.playbooks import run_playbook as harness_run_playbook
+
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 # Nothing listens on the discard port of the loopback: a pull from it fails at once.
 UNREACHABLE = "127.0.0.1:9/labdock-test"
 
 
 def run_playbook(playbook: Path | str, extra_vars: dict[str, Any] | None = None) -> tuple[int, str]:
-    """ansible-playbook from the repo root with its ansible.cfg; (exit code, output)."""
-    command = [str(ANSIBLE_PLAYBOOK), str(playbook)]
-    if extra_vars:
-        command += ["-e", json.dumps(extra_vars)]
-    result = subprocess.run(
-        command,
-        cwd=REPO,
-        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    """The real playbook as `make site` runs it; (exit code, everything it printed)."""
+    result = harness_run_playbook(playbook, extra_vars, timeout=300)
     return result.returncode, result.stdout + result.stderr
 
 
