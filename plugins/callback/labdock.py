@@ -5,7 +5,8 @@ validate.yml checks) is its message on one line.
 ansible-core's validate_argument_spec result carries the role's full spec
 (``argument_spec_data``, about 4 KB for the registry role) and an exception block; the
 default callback prints both. The wrong variables are all the user needs, so this prints
-``fatal: [host]: FAILED! => <variable> = <value>: <what is allowed> (role <name>)`` per error
+``fatal: [host]: FAILED! => <variable> = <value>: <what is allowed> (role <name>, ...)`` per
+error
 and leaves every other result to the default callback. The spec itself stays the role's
 source of truth (meta/argument_specs.yml), which a check in tasks could not be.
 """
@@ -24,7 +25,8 @@ DOCUMENTATION = """
     short_description: default output, with one line per wrong role variable
     description:
       - The default callback, except that a failed role argument-spec validation prints one
-        line per wrong variable (its value and what is allowed) instead of the whole spec.
+        line per wrong variable (its value and what is allowed) instead of the whole spec,
+        and a failed assert prints its message on one line.
     extends_documentation_fragment:
       - default_callback
       - result_format_callback
