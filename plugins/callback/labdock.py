@@ -6,8 +6,7 @@ ansible-core's validate_argument_spec result carries the role's full spec
 (``argument_spec_data``, about 4 KB for the registry role) and an exception block; the
 default callback prints both. The wrong variables are all the user needs, so this prints
 ``fatal: [host]: FAILED! => <variable> = <value>: <what is allowed> (role <name>, ...)`` per
-error
-and leaves every other result to the default callback. The spec itself stays the role's
+error and leaves every other result to the default callback. The spec itself stays the role's
 source of truth (meta/argument_specs.yml), which a check in tasks could not be.
 """
 
