@@ -8,11 +8,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import catalog, images, rollout, room
+from bench import catalog, images, recovery, rollout, room
 
 BENCHMARKS: dict[str, Callable[[Sequence[str]], int]] = {
     "catalog": catalog.main,
     "images": images.main,
+    "recovery": recovery.main,
     "rollout": rollout.main,
     "room": room.main,
 }

@@ -3,14 +3,13 @@ project prefix, folders and loopback ports, and what the flows need to reach it.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.harness.playbooks import run_playbook as harness_run_playbook
 from tests.harness.registry import ThrowawayRegistry
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -28,17 +27,7 @@ PLAYBOOK_TIMEOUT = 1800
 
 
 def run_playbook(playbook: str, extra_vars: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    """ansible-playbook from the repo root (so ansible.cfg applies), extra vars as JSON."""
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")}
-    return subprocess.run(
-        [str(BIN / "ansible-playbook"), playbook, "-e", json.dumps(extra_vars)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=PLAYBOOK_TIMEOUT,
-        check=False,
-    )
+    return harness_run_playbook(playbook, extra_vars, timeout=PLAYBOOK_TIMEOUT)
 
 
 @dataclass

@@ -55,6 +55,37 @@ def test_catalog_table(populated, capsys) -> None:
     out, _ = capsys.readouterr()
     assert "3 repositories, 3 tags" in out
     assert "(no tags)" in out
+    # Short digests as crane shows them: one line per tag; --json keeps the full digest.
+    assert out.count("sha256:" + "a" * 12 + " ") == 2
+    assert "a" * 13 not in out
+
+
+def test_help_lists_the_connection_flags(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for flag in ("--url", "--user", "--password-file", "--password", "--ca-cert"):
+        assert f"\n  {flag} " in out
+
+
+def test_malformed_json_expect_file_is_one_line(populated, capsys, tmp_path: Path) -> None:
+    expected = tmp_path / "expected.json"
+    expected.write_text('[\n  {"repository": "web", "tag": "1",}\n]\n')
+    assert cli.main(["catalog", "--expect", str(expected)]) == 2
+    assert capsys.readouterr().err == (
+        f"labdock: expectations file {expected} is not valid JSON: "
+        "Expecting property name enclosed in double quotes at line 2, column 36\n"
+    )
+
+
+def test_ca_cert_that_is_no_certificate_is_one_line(populated, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("LABDOCK_CA_CERT", "/etc/hostname")
+    assert cli.main(["health", "registry"]) == 2
+    assert capsys.readouterr().err == (
+        "labdock: CA certificate /etc/hostname (LABDOCK_CA_CERT) holds no usable PEM "
+        "certificate: no certificate or crl found\n"
+    )
 
 
 def test_expect_failure_exits_1_naming_each_problem(populated, capsys, tmp_path: Path) -> None:

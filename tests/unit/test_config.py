@@ -11,12 +11,19 @@ import pytest
 from labdock import config
 from labdock.config import add_connection_arguments, resolve, settings_from_args
 from labdock.errors import ConfigError
+from tests.harness.pki import make_ca_and_server_cert
+
+
+@pytest.fixture(scope="module")
+def ca_pem(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real PEM CA certificate: the settings load the CA file as ssl will."""
+    return make_ca_and_server_cert(tmp_path_factory.mktemp("pki")).ca_cert.read_text()
 
 
 @pytest.fixture
-def client_json(tmp_path: Path) -> Path:
+def client_json(tmp_path: Path, ca_pem: str) -> Path:
     (tmp_path / "pki").mkdir()
-    (tmp_path / "pki" / "ca.crt").write_text("file CA")
+    (tmp_path / "pki" / "ca.crt").write_text(ca_pem)
     path = tmp_path / "client.json"
     path.write_text(
         json.dumps(
@@ -62,11 +69,11 @@ def test_explicit_config_file_must_exist(tmp_path: Path) -> None:
         resolve({}, {"LABDOCK_CONFIG": str(tmp_path / "absent.json")})
 
 
-def test_file_not_read_when_flags_and_env_cover_everything(tmp_path: Path) -> None:
+def test_file_not_read_when_flags_and_env_cover_everything(tmp_path: Path, ca_pem: str) -> None:
     broken = tmp_path / "client.json"
     broken.write_text("{not json")
     ca = tmp_path / "ca.crt"
-    ca.write_text("CA")
+    ca.write_text(ca_pem)
     flags = {"url": "https://flag:5000", "username": "u", "password": "p", "ca_cert": ca}
     assert resolve(flags, {"LABDOCK_CONFIG": str(broken)}).url == "https://flag:5000"
 
@@ -111,3 +118,36 @@ def test_password_file_flag_reads_first_line(tmp_path: Path) -> None:
     env = {"LABDOCK_CONFIG": str(tmp_path / "c.json"), "LABDOCK_REGISTRY_PASSWORD": "env-pw"}
     (tmp_path / "c.json").write_text("{}")
     assert settings_from_args(args, env).credentials == ("bob", "s3cret")
+
+
+@pytest.mark.parametrize(
+    ("flags", "env_name", "source"),
+    [
+        ({}, "LABDOCK_CA_CERT", "LABDOCK_CA_CERT"),
+        ({"ca_cert": "FILE"}, None, "--ca-cert"),
+    ],
+)
+def test_ca_cert_without_a_certificate_names_the_file_and_the_setting(
+    tmp_path: Path, flags: dict, env_name: str | None, source: str
+) -> None:
+    not_a_cert = tmp_path / "hostname"
+    not_a_cert.write_text("lab-host-1\n")
+    (tmp_path / "c.json").write_text("{}")
+    env = {"LABDOCK_CONFIG": str(tmp_path / "c.json")}
+    if env_name:
+        env[env_name] = str(not_a_cert)
+    flags = {name: not_a_cert if value == "FILE" else value for name, value in flags.items()}
+    with pytest.raises(ConfigError) as raised:
+        resolve(flags, env)
+    assert str(raised.value) == (
+        f"CA certificate {not_a_cert} ({source}) holds no usable PEM certificate: "
+        "no certificate or crl found"
+    )
+
+
+def test_ca_cert_from_client_json_is_named_with_its_key(tmp_path: Path) -> None:
+    (tmp_path / "ca.crt").write_text("not a certificate\n")
+    path = tmp_path / "client.json"
+    path.write_text(json.dumps({"ca_cert": "ca.crt"}))
+    with pytest.raises(ConfigError, match=rf"\(ca_cert in {path}\) holds no usable PEM"):
+        resolve({}, {"LABDOCK_CONFIG": str(path)})

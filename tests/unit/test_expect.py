@@ -24,6 +24,17 @@ def test_yaml_and_json_load_alike(tmp_path: Path) -> None:
     assert load(yaml_file) == load(json_file) == [Expectation("api", "1.0", A)]
 
 
+def test_malformed_yaml_is_one_line_with_its_position(tmp_path: Path) -> None:
+    path = tmp_path / "e.yml"
+    path.write_text("- repository: api\n  tag: [1.0\n")
+    with pytest.raises(ConfigError) as raised:
+        load(path)
+    assert str(raised.value) == (
+        f"expectations file {path} is not valid YAML: "
+        "expected ',' or ']', but got '<stream end>' at line 3, column 1"
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -16,6 +16,7 @@ from typing import NoReturn
 import requests
 
 from labdock.commands import COMMANDS
+from labdock.config import connection_help
 from labdock.errors import ExitCode, LabdockError, describe_request_error
 from labdock.output import error_line
 
@@ -28,7 +29,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="labdock", description="Verify and maintain the Docker lab.")
+    parser = _Parser(
+        prog="labdock",
+        description="Verify and maintain the Docker lab.",
+        # The connection options belong to each command (`labdock catalog --url ...`), but a
+        # newcomer reads `labdock --help` first: list them there too, from the same source.
+        epilog=f"every command takes these options, after its name:\n\n{connection_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     subparsers = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,13 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def connection_help() -> str:
+    """The connection options as each command's --help shows them, for the top-level help."""
+    parser = argparse.ArgumentParser(add_help=False, usage=argparse.SUPPRESS)
+    add_connection_arguments(parser)
+    return parser.format_help().strip("\n")
+
+
 def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     flags: dict[str, Any] = {
@@ -84,11 +92,15 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
 def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     """Merge the layers per setting; client.json is read only when something is still unset."""
     values: dict[str, Any] = {}
+    # Where each value came from, for errors that name the setting the user gave.
+    sources: dict[str, str] = {}
     for name in _FILE_KEYS:
         if flags.get(name) is not None:
             values[name] = flags[name]
+            sources[name] = f"--{name.replace('_', '-')}"
         elif env.get(_ENV_KEYS[name]):
             values[name] = env[_ENV_KEYS[name]]
+            sources[name] = _ENV_KEYS[name]
     if len(values) < len(_FILE_KEYS):
         config_path = Path(env[ENV_CONFIG]) if env.get(ENV_CONFIG) else DEFAULT_CONFIG_PATH
         from_file = load_client_file(config_path, required=bool(env.get(ENV_CONFIG)))
@@ -99,7 +111,8 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
                     # A relative CA path in client.json is relative to that file.
                     value = config_path.parent / value
                 values[name] = value
-    return _validated(values)
+                sources[name] = f"{key} in {config_path}"
+    return _validated(values, sources)
 
 
 def load_client_file(path: Path, *, required: bool) -> dict[str, Any]:
@@ -146,7 +159,7 @@ def _read_password_file(path: Path) -> str:
     return lines[0]
 
 
-def _validated(values: Mapping[str, Any]) -> Settings:
+def _validated(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
     url = str(values.get("url") or DEFAULT_URL).rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -157,6 +170,22 @@ def _validated(values: Mapping[str, Any]) -> Settings:
         missing = "password" if password is None else "user"
         raise ConfigError(f"registry credentials are incomplete: no {missing} given")
     ca_cert = Path(values["ca_cert"]) if values.get("ca_cert") else None
-    if ca_cert is not None and not ca_cert.is_file():
-        raise ConfigError(f"CA certificate {ca_cert} does not exist")
+    if ca_cert is not None:
+        _check_ca_cert(ca_cert, sources.get("ca_cert", "ca_cert"))
     return Settings(url=url, username=username, password=password, ca_cert=ca_cert)
+
+
+def _check_ca_cert(path: Path, source: str) -> None:
+    """Load the CA file as requests and ssl will, so a wrong file is named with the setting
+    that chose it, rather than failing later as an OpenSSL code without a file name."""
+    if not path.is_file():
+        raise ConfigError(f"CA certificate {path} ({source}) does not exist")
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except ssl.SSLError as exc:
+        reason = (exc.reason or str(exc)).replace("_", " ").lower()
+        raise ConfigError(
+            f"CA certificate {path} ({source}) holds no usable PEM certificate: {reason}"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read CA certificate {path} ({source}): {exc.strerror}") from None

@@ -26,16 +26,35 @@ class Expectation:
 
 
 def load(path: Path) -> list[Expectation]:
-    """Read a JSON or YAML list of {repository, tag, digest?}; YAML parses JSON too."""
+    """Read a JSON (`.json`) or YAML list of {repository, tag, digest?}."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read expectations file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"expectations file {path} is not valid JSON or YAML: {exc}") from None
+    data = _parse(path, text)
     if not isinstance(data, list):
         raise ConfigError(f"expectations file {path} must hold a list of entries")
     return [_entry(path, index, item) for index, item in enumerate(data)]
+
+
+def _parse(path: Path, text: str) -> object:
+    """A .json file is parsed as JSON, anything else as YAML; a syntax error is one line
+    with its position (the parsers' own messages span several lines)."""
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"expectations file {path} is not valid JSON: {exc.msg} "
+                f"at line {exc.lineno}, column {exc.colno}"
+            ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError(f"expectations file {path} is not valid YAML: {problem}{where}") from None
 
 
 def _entry(path: Path, index: int, item: object) -> Expectation:

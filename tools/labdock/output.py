@@ -51,8 +51,15 @@ def catalog_table(registry_url: str, repositories: Sequence[Repository]) -> Rend
             table.add_row(repo.name, "[dim](no tags)[/dim]", "")
         for index, entry in enumerate(repo.tags):
             # The name only on a repository's first row keeps the table easy to scan.
-            table.add_row(repo.name if index == 0 else "", entry.tag, entry.digest)
+            table.add_row(repo.name if index == 0 else "", entry.tag, short_digest(entry.digest))
     return _titled(title, table)
+
+
+def short_digest(digest: str, length: int = 12) -> str:
+    """`sha256:` and the first 12 hex digits, as crane and `docker images` show them: one line
+    per tag in a table. --json keeps the full digest."""
+    algorithm, _, hexdigits = digest.partition(":")
+    return f"{algorithm}:{hexdigits[:length]}" if hexdigits else digest
 
 
 def checks_table(title: str, results: Sequence[CheckResult]) -> RenderableType:
@@ -75,15 +82,24 @@ def report_checks(
     as_json: bool,
     junit: Path | None,
     context: dict[str, Any],
+    notes: Sequence[str] = (),
 ) -> ExitCode:
     """What a checking command ends with: the table (or JSON with `context` beside the checks),
-    JUnit XML when asked, one line naming the failures on stderr, and the exit code."""
+    notes that are information rather than checks, JUnit XML when asked, one line naming the
+    failures on stderr, and the exit code."""
     if as_json:
         print_json(
-            {**context, "checks": [r.as_dict() for r in results], "ok": all(r.ok for r in results)}
+            {
+                **context,
+                "checks": [r.as_dict() for r in results],
+                "ok": all(r.ok for r in results),
+                "notes": list(notes),
+            }
         )
     else:
         stdout_console().print(checks_table(title, results))
+        for note in notes:
+            stdout_console().print(f"note: {note}", markup=False)
     if junit is not None:
         write_junit(junit, suite, results)
     summary = failure_summary(results)

@@ -15,6 +15,7 @@ from labdock.stackcheck.discovery import (
     connect,
     deployed_stacks,
 )
+from labdock.stackcheck.registry_ui import ui_note
 from labdock.stackcheck.runner import verify_stack
 
 
@@ -73,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
                     disruptive=args.disruptive,
                 )
             ]
+        # The registry project follows the same prefix (labdock-registry).
+        notes = [note for note in [ui_note(client, f"{args.project_prefix}registry")] if note]
     finally:
         client.close()
     return output.report_checks(
@@ -82,4 +85,5 @@ def run(args: argparse.Namespace) -> int:
         as_json=args.json,
         junit=args.junit,
         context={"stacks": list(stacks)},
+        notes=notes,
     )
