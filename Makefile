@@ -9,10 +9,15 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: site test venv provision php-cli lint unit integration e2e bench clean room-up room-down
+.PHONY: site test venv provision php-cli lint unit integration e2e bench maintenance clean \
+	room-up room-down
 
 site: venv ## Run the main job (site.yml) on this machine
 	$(BIN)/ansible-playbook site.yml $(ANSIBLE_ARGS)
+
+# Registry maintenance: prune by registry_retention_rules, GC in a read-only window.
+maintenance: venv ## Prune and garbage-collect the lab registry (playbooks/maintenance.yml)
+	$(BIN)/ansible-playbook playbooks/maintenance.yml $(ANSIBLE_ARGS)
 
 test: lint provision php-cli ## Lint, then unit, integration and end-to-end tests
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -50,11 +50,14 @@ class TinyImage:
     config: Blob
 
     @classmethod
-    def make(cls, text: str = "labdock\n") -> TinyImage:
+    def make(
+        cls, text: str = "labdock\n", *, created: str | None = None, architecture: str = "amd64"
+    ) -> TinyImage:
+        """`created` (RFC 3339) goes in the config, as a build writes it: retention reads it."""
         layer_tar = one_file_tar("hello.txt", text.encode())
         layer = gzip.compress(layer_tar, mtime=0)
-        config = {
-            "architecture": "amd64",
+        config: dict[str, Any] = {
+            "architecture": architecture,
             "os": "linux",
             "config": {},
             "rootfs": {
@@ -62,7 +65,13 @@ class TinyImage:
                 "diff_ids": ["sha256:" + hashlib.sha256(layer_tar).hexdigest()],
             },
         }
+        if created is not None:
+            config["created"] = created
         return cls(Blob(layer), Blob(json.dumps(config, sort_keys=True).encode()))
+
+    @property
+    def architecture(self) -> str:
+        return json.loads(self.config.data)["architecture"]
 
     def manifest(self, media_type: str = DOCKER_MANIFEST) -> dict[str, Any]:
         return {
@@ -74,10 +83,7 @@ class TinyImage:
 
     def index(self, media_type: str = OCI_INDEX) -> dict[str, Any]:
         """A one-platform manifest list or OCI index over this image's manifest."""
-        child = self.manifest(_INDEX_TYPES[media_type])
-        child_descriptor = _descriptor(child["mediaType"], encode_manifest(child))
-        child_descriptor["platform"] = {"architecture": "amd64", "os": "linux"}
-        return {"schemaVersion": 2, "mediaType": media_type, "manifests": [child_descriptor]}
+        return index_of([self], media_type)
 
     def upload(self, client: RegistryClient, repository: str) -> None:
         for blob in (self.layer, self.config):
@@ -88,6 +94,32 @@ class TinyImage:
             if not client.mount_blob(repository, blob.digest, source):
                 # The registry may decline a mount (it then opened a normal upload): upload.
                 client.upload_blob(repository, blob.data, blob.digest)
+
+
+def index_of(images: Sequence[TinyImage], media_type: str = OCI_INDEX) -> dict[str, Any]:
+    """A manifest list or OCI index over the images' manifests, one platform each."""
+    children = []
+    for image in images:
+        child = image.manifest(_INDEX_TYPES[media_type])
+        descriptor = _descriptor(child["mediaType"], encode_manifest(child))
+        descriptor["platform"] = {"architecture": image.architecture, "os": "linux"}
+        children.append(descriptor)
+    return {"schemaVersion": 2, "mediaType": media_type, "manifests": children}
+
+
+def push_index(
+    client: RegistryClient,
+    repository: str,
+    tag: str,
+    images: Sequence[TinyImage],
+    media_type: str = OCI_INDEX,
+) -> str:
+    """Upload the images and their manifests (by digest), then the index under `tag`."""
+    for image in images:
+        image.upload(client, repository)
+        child = image.manifest(_INDEX_TYPES[media_type])
+        client.put_manifest(repository, Blob(encode_manifest(child)).digest, child)
+    return client.put_manifest(repository, tag, index_of(images, media_type))
 
 
 def fill(

@@ -45,6 +45,10 @@ class RegistryNotFound(RegistryError):
     """The registry answered 404: no such repository, tag or manifest."""
 
 
+class RegistryReadOnly(RegistryError):
+    """The registry refused a write with 405: it is in its read-only maintenance window."""
+
+
 def describe_request_error(exc: requests.RequestException) -> str:
     """One readable line for a requests failure, without urllib3's nested reprs."""
     url = exc.request.url if exc.request is not None else "the registry"

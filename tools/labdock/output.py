@@ -18,7 +18,11 @@ from rich.text import Text
 
 from labdock.catalog import Repository
 from labdock.checks import CheckResult, exit_code, failure_summary
+from labdock.engine import RegistryVolume
 from labdock.errors import ExitCode
+from labdock.imagegraph import WalkProgress
+from labdock.tagdelete import Deletion
+from labdock.usage import Usage, human_bytes
 
 
 def stdout_console() -> Console:
@@ -169,3 +173,69 @@ class CatalogProgressBar:
 
     def digest_resolved(self) -> None:
         self._progress.advance(self._digests)
+
+
+# -- registry maintenance: usage, tag delete, prune ------------------------------------------
+
+
+class WalkProgressBar(WalkProgress):
+    """Progress of a repository walk on stderr; silent when stderr is not a terminal."""
+
+    def __init__(self, description: str) -> None:
+        console = stderr_console()
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        )
+        self._task = self._progress.add_task(description, total=None)
+
+    def __enter__(self) -> WalkProgressBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def repositories_found(self, count: int) -> None:
+        self._progress.update(self._task, total=count)
+
+    def repository_done(self) -> None:
+        self._progress.advance(self._task)
+
+
+def usage_table(registry_url: str, usage: Usage, volume: RegistryVolume | None) -> RenderableType:
+    title = (
+        f"{registry_url}: {len(usage.repositories)} repositories, "
+        f"{human_bytes(usage.total_bytes)} referenced "
+        f"({human_bytes(usage.shared_bytes)} in blobs shared across repositories)"
+    )
+    if volume is not None:
+        title += f"; volume {volume.volume} holds {human_bytes(volume.bytes_on_disk)} on disk"
+    table = Table()
+    table.add_column("repository", style="bold cyan", no_wrap=True)
+    table.add_column("tags", justify="right")
+    table.add_column("manifests", justify="right")
+    table.add_column("size", justify="right")
+    table.add_column("shared", justify="right", style="dim")
+    for row in usage.repositories:
+        shared = human_bytes(row.shared_bytes) if row.shared_bytes else ""
+        table.add_row(row.name, str(row.tags), str(row.manifests), human_bytes(row.bytes), shared)
+    return _titled(title, table)
+
+
+def deletions_table(title: str, deletions: Sequence[Deletion]) -> RenderableType:
+    table = Table()
+    table.add_column("repository", style="bold cyan", no_wrap=True)
+    table.add_column("tag", style="green")
+    table.add_column("digest", style="dim", no_wrap=True)
+    table.add_column("how")
+    table.add_column("why", overflow="fold")
+    for item in deletions:
+        # Short digests in tables, as crane and regctl print them; --json has them whole.
+        table.add_row(item.repository, item.tag or "", item.digest[:19], item.method, item.why)
+    return _titled(title, table)

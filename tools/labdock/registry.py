@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin
 
@@ -19,6 +20,7 @@ from labdock.errors import (
     RegistryAuthError,
     RegistryError,
     RegistryNotFound,
+    RegistryReadOnly,
     describe_request_error,
 )
 
@@ -31,6 +33,30 @@ MANIFEST_TYPES = (DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_MANIFEST, OCI_INDEX
 # The registry caps a page at 1000 entries; asking for that many keeps the page count low.
 PAGE_SIZE = 1000
 DEFAULT_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Manifest:
+    digest: str
+    media_type: str
+    size: int
+    body: dict[str, Any]
+
+    @property
+    def is_index(self) -> bool:
+        return "manifests" in self.body
+
+    @property
+    def children(self) -> tuple[str, ...]:
+        """Digests of an index's platform manifests (none for an image manifest)."""
+        return tuple(entry["digest"] for entry in self.body.get("manifests") or [])
+
+    @property
+    def blobs(self) -> tuple[tuple[str, int], ...]:
+        """(digest, size) of an image manifest's config and layers."""
+        config = self.body.get("config")
+        descriptors = ([config] if config else []) + list(self.body.get("layers") or [])
+        return tuple((d["digest"], int(d.get("size", 0))) for d in descriptors)
 
 
 class RegistryClient:
@@ -128,6 +154,43 @@ class RegistryClient:
         )
         return response.headers["Docker-Content-Digest"]
 
+    # -- maintenance: manifest bodies and blobs (labdock usage, tag delete, prune) ------------
+
+    def manifest(self, repository: str, reference: str) -> Manifest:
+        """The manifest the registry serves for a tag or digest, with its digest and bytes."""
+        response = self.request(
+            "GET",
+            f"/v2/{_repo_path(repository)}/manifests/{quote(reference, safe=':')}",
+            headers={"Accept": ", ".join(MANIFEST_TYPES)},
+        )
+        digest = response.headers.get("Docker-Content-Digest")
+        if not digest:
+            raise RegistryError(
+                f"registry at {self.settings.url} sent no Docker-Content-Digest for "
+                f"{repository}:{reference}"
+            )
+        try:
+            body = json.loads(response.content)
+        except ValueError as exc:
+            raise RegistryError(
+                f"registry at {self.settings.url} sent an invalid manifest for "
+                f"{repository}:{reference}"
+            ) from exc
+        media_type = body.get("mediaType") or response.headers.get("Content-Type", "")
+        return Manifest(digest, media_type, len(response.content), body)
+
+    def blob(self, repository: str, digest: str) -> bytes:
+        """A blob's content (small ones only: image configs)."""
+        return self.request("GET", f"/v2/{_repo_path(repository)}/blobs/{digest}").content
+
+    def blob_exists(self, repository: str, digest: str) -> bool:
+        """HEAD the blob: True on 200, False on 404."""
+        try:
+            self.request("HEAD", f"/v2/{_repo_path(repository)}/blobs/{digest}")
+        except RegistryNotFound:
+            return False
+        return True
+
     # -- plumbing ----------------------------------------------------------------------------
 
     def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
@@ -145,6 +208,8 @@ class RegistryClient:
             raise RegistryAuthError(self._unauthorized_message())
         if response.status_code == 404:
             raise RegistryNotFound(f"registry at {self.settings.url}: {method} {url} -> 404")
+        if response.status_code == 405 and method not in ("GET", "HEAD"):
+            raise RegistryReadOnly(self._read_only_message(method))
         if response.status_code >= 400:
             raise RegistryError(
                 f"registry at {self.settings.url} answered {response.status_code} to "
@@ -162,6 +227,14 @@ class RegistryClient:
                 raise RegistryError(f"registry at {self.settings.url} sent invalid JSON") from exc
             following = response.links.get("next", {}).get("url")
             url = urljoin(response.url, following) if following else None
+
+    def _read_only_message(self, method: str) -> str:
+        # distribution answers 405 to every write while storage.maintenance.readonly is on
+        # (playbooks/maintenance.yml's garbage-collection window).
+        return (
+            f"registry at {self.settings.url} is in maintenance (read-only, {method} refused): "
+            "retry after the maintenance window ends"
+        )
 
     def _unauthorized_message(self) -> str:
         if self.settings.username is None:

@@ -12,6 +12,7 @@ from labdock.catalog import collect
 from labdock.checks import exit_code, failure_summary
 from labdock.config import add_connection_arguments, settings_from_args
 from labdock.errors import UsageError
+from labdock.integrity import check_blobs
 from labdock.registry import RegistryClient
 
 
@@ -33,12 +34,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="JSON or YAML list of {repository, tag, digest?}: exit 1 if any is missing or differs",
     )
     parser.add_argument(
+        "--blobs",
+        action="store_true",
+        help="with --expect: also check each expected manifest and every blob it references",
+    )
+    parser.add_argument(
         "--junit", type=Path, metavar="FILE", help="write the --expect checks as JUnit XML"
     )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.blobs and args.expect is None:
+        raise UsageError("--blobs needs --expect: it checks the expected tags' blobs")
     if args.junit is not None and args.expect is None:
         raise UsageError("--junit needs --expect: without expectations there is nothing to check")
     # Read everything local first, so a typo fails before minutes of network work.
@@ -50,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     ):
         repositories = collect(client, workers=args.workers, progress=progress)
     results = expect.compare(expected, repositories) if expected is not None else None
+    if results is not None and args.blobs:
+        with RegistryClient(settings, pool_size=args.workers) as client:
+            results += check_blobs(client, expected or [], workers=args.workers)
 
     if args.json:
         document: dict[str, object] = {
