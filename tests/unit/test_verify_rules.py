@@ -189,3 +189,21 @@ def test_postgres_rule_runs_psql_as_the_configured_user() -> None:
     )
     container.exec_answers[("psql", "-U", "demo", "-d", "demo", "-tAc", "select 1")] = (0, b"1\n")
     assert check_endpoint(svc, [svc]) == (True, "psql -U demo -d demo answers")
+
+
+def test_proxy_must_answer_below_500_on_each_published_port(monkeypatch) -> None:
+    svc, _ = service(
+        "r:5000/nginx@sha256:aa",
+        HostConfig={"PortBindings": {"8101/tcp": [{}], "8102/tcp": [{}]}},
+    )
+    statuses = {"http://10.0.0.2:8101/": 200, "http://10.0.0.2:8102/": 502}
+    monkeypatch.setattr(
+        "labdock.stackcheck.endpoints._get",
+        lambda url, **_: type("Answer", (), {"status_code": statuses[url]})(),
+    )
+    assert check_endpoint(svc, [svc]) == (
+        False,
+        "GET / through the proxy: 8101 -> 200, 8102 -> 502",
+    )
+    statuses["http://10.0.0.2:8102/"] = 404  # the app answered: no route for /
+    assert check_endpoint(svc, [svc])[0]
