@@ -1,15 +1,18 @@
-"""A deliberately broken new version is rolled back by the stacks role while the old one
-keeps answering."""
+"""Rollouts pinned by digest, through both rescue branches of the stacks role: a new version
+that fails its health gate never replaces the serving one, and a real update that fails after
+a healthy candidate is rolled back to the exact previous digests, even though the tag was
+re-pushed in between. One stack's failure does not stop the next stack."""
 
 from __future__ import annotations
 
-import secrets
+import socket
 import threading
 from collections.abc import Iterator
 
 import docker
 import pytest
 import requests
+from docker.models.containers import Container
 from e2e_lab import Lab
 
 from tests.harness.docker_images import build_from_dockerfile
@@ -18,60 +21,34 @@ from tests.harness.registry import USER
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def broken_frontend(lab: Lab, docker_client: docker.DockerClient) -> Iterator[str]:
-    """frontend:<tag> in the test registry: the real image with a command that never
-    listens, so its health check can only fail."""
-    tag = f"broken-{secrets.token_hex(3)}"
-    base = f"{lab.registry.address}/frontend:1.0"
-    repository = f"{lab.registry.address}/frontend"
-    build_from_dockerfile(
-        docker_client,
-        f'FROM {base}\nCMD ["python3", "-c", "import time; time.sleep(86400)"]\n',
-        f"{repository}:{tag}",
-    )
-    auth = {"username": USER, "password": lab.registry.password}
-    docker_client.images.push(repository, tag=tag, auth_config=auth)
-    try:
-        yield tag
-    finally:
-        docker_client.images.remove(f"{repository}:{tag}")
+class Poller:
+    """A request loop on one URL while a rollout runs: every status code (0: no answer)."""
 
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.answers: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
 
-def test_broken_version_is_rolled_back_and_the_old_one_keeps_answering(
-    lab: Lab, docker_client: docker.DockerClient, broken_frontend: str
-) -> None:
-    answers: list[int] = []
-    stop = threading.Event()
-
-    def poll() -> None:
-        while not stop.is_set():
+    def _poll(self) -> None:
+        while not self._stop.is_set():
             try:
-                answers.append(requests.get(lab.url("frontend"), timeout=2).status_code)
+                self.answers.append(requests.get(self.url, timeout=2).status_code)
             except requests.RequestException:
-                answers.append(0)
-            stop.wait(0.2)
+                self.answers.append(0)
+            self._stop.wait(0.2)
 
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
-    try:
-        result = lab.deploy(
-            stacks_enabled=["frontend_backend"],
-            stacks_image_tags={"frontend": broken_frontend},
-            stacks_wait_timeout=60,
-        )
-    finally:
-        stop.set()
-        poller.join(timeout=10)
+    def __enter__(self) -> Poller:
+        self._thread.start()
+        return self
 
-    assert result.returncode != 0, "the broken version passed the health gate"
-    assert "stack frontend_backend failed its health gate" in result.stdout
-    assert "service frontend: running, health unhealthy" in result.stdout
-    assert "[exit 1]" in result.stdout  # the health log's lines are quoted
-    # The previous version is back and serving.
-    after = requests.get(lab.url("frontend"), timeout=10)
-    assert after.status_code == 200 and "backend" in after.json()
-    (frontend,) = docker_client.containers.list(
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def frontend_container(client: docker.DockerClient, lab: Lab) -> Container:
+    (found,) = client.containers.list(
         filters={
             "label": [
                 f"com.docker.compose.project={lab.project('frontend_backend')}",
@@ -79,7 +56,99 @@ def test_broken_version_is_rolled_back_and_the_old_one_keeps_answering(
             ]
         }
     )
-    assert frontend.attrs["Config"]["Image"] == f"{lab.registry.address}/frontend:1.0"
-    assert "FRONTEND_TAG=1.0" in (lab.root / "frontend_backend" / ".env").read_text()
-    # The candidate ran beside the serving version: the loop never missed an answer.
-    assert answers and set(answers) == {200}, answers
+    return found
+
+
+def recorded(lab: Lab, variable: str) -> str:
+    """A variable of the deployed frontend_backend .env: the rollout's record."""
+    for line in (lab.root / "frontend_backend" / ".env").read_text().splitlines():
+        if line.startswith(f"{variable}="):
+            return line.split("=", 1)[1]
+    raise AssertionError(f"{variable} not in .env")
+
+
+def running_digests(client: docker.DockerClient, lab: Lab) -> list[str]:
+    image = client.images.get(frontend_container(client, lab).attrs["Image"])
+    return [d.split("@", 1)[1] for d in image.attrs["RepoDigests"]]
+
+
+@pytest.fixture
+def repush_frontend(lab: Lab, docker_client: docker.DockerClient) -> Iterator:
+    """Re-push frontend:1.0 in the test registry with other content (the tag moves, as a
+    teacher's `docker push` would move it); put the original back afterwards."""
+    repository = f"{lab.registry.address}/frontend"
+    original = docker_client.images.get(f"{repository}:1.0")
+    (pinned,) = [d for d in original.attrs["RepoDigests"] if d.startswith(f"{repository}@")]
+    auth = {"username": USER, "password": lab.registry.password}
+    pushed: list[str] = []
+
+    def repush(dockerfile_tail: str) -> None:
+        tag = f"{repository}:1.0"
+        build_from_dockerfile(docker_client, f"FROM {pinned}\n{dockerfile_tail}\n", tag)
+        docker_client.images.push(repository, tag="1.0", auth_config=auth)
+        pushed.append(docker_client.images.get(tag).id)
+
+    try:
+        yield repush
+    finally:
+        original.tag(repository, "1.0")
+        docker_client.images.push(repository, tag="1.0", auth_config=auth)
+        for image_id in pushed:
+            docker_client.images.remove(image_id, force=True)
+
+
+def test_broken_repush_never_replaces_the_serving_digest(
+    lab: Lab, docker_client: docker.DockerClient, repush_frontend
+) -> None:
+    before = recorded(lab, "FRONTEND_IMAGE")
+    # The same tag, now an image whose app never listens: its health check can only fail.
+    repush_frontend('CMD ["python3", "-c", "import time; time.sleep(86400)"]')
+
+    with Poller(lab.url("frontend")) as poller:
+        result = lab.deploy(stacks_enabled=["frontend_backend", "website"], stacks_wait_timeout=60)
+
+    assert result.returncode != 0, "the broken version passed the health gate"
+    assert "stack frontend_backend failed its health gate" in result.stdout
+    assert "the previous version kept serving" in result.stdout
+    assert "service frontend: running, health unhealthy" in result.stdout
+    assert "[exit 1]" in result.stdout  # the health log's lines are quoted
+    # The next stack was still deployed, and the summary names the failed one only.
+    assert "Ensure the stack is up and healthy, or rolled back: website" in result.stdout
+    assert "1 of 2 stacks failed" in result.stdout
+    assert "- frontend_backend: stack frontend_backend failed" in result.stdout
+    # The record is the previous digest, and that digest serves.
+    assert recorded(lab, "FRONTEND_IMAGE") == before
+    assert before.split("@", 1)[1] in running_digests(docker_client, lab)
+    after = requests.get(lab.url("frontend"), timeout=10)
+    assert after.status_code == 200 and "backend" in after.json()
+    assert poller.answers and set(poller.answers) == {200}, poller.answers
+    verify = lab.labdock("verify", "frontend_backend", "--project-prefix", lab.prefix)
+    assert verify.returncode == 0, verify.stdout[-3000:]
+
+
+def test_failed_update_after_a_healthy_candidate_restores_the_exact_digests(
+    lab: Lab, docker_client: docker.DockerClient, repush_frontend
+) -> None:
+    before = recorded(lab, "FRONTEND_IMAGE")
+    # A good new content under the same tag: the candidate is healthy. The real update then
+    # fails because the frontend's new host port is taken (the candidate publishes none).
+    repush_frontend("LABEL org.labdock.test=repushed")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = lab.deploy(
+            stacks_enabled=["frontend_backend"],
+            stacks_frontend_port=busy.getsockname()[1],
+            stacks_wait_timeout=60,
+        )
+
+    assert result.returncode != 0, "the update on a busy port succeeded"
+    assert "it was rolled back to the previous version" in result.stdout
+    # Rolled back to the exact previous digest, though 1.0 now names another image.
+    assert recorded(lab, "FRONTEND_IMAGE") == before
+    assert before.split("@", 1)[1] in running_digests(docker_client, lab)
+    assert frontend_container(docker_client, lab).attrs["Config"]["Image"] == before
+    after = requests.get(lab.url("frontend"), timeout=10)
+    assert after.status_code == 200 and "backend" in after.json()
+    verify = lab.labdock("verify", "frontend_backend", "--project-prefix", lab.prefix)
+    assert verify.returncode == 0, verify.stdout[-3000:]

@@ -3,6 +3,7 @@ Runs after the other flows (it ends the chat stack's containers)."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import docker
@@ -66,3 +67,28 @@ def test_hello_both_ways_then_bye_ends_both(lab: Lab, docker_client: docker.Dock
     for c in (client, server):
         c.reload()
         assert c.status == "exited"
+
+
+def test_ended_chat_is_not_a_failure_and_labdock_demo_starts_it_again(
+    lab: Lab, docker_client: docker.DockerClient
+) -> None:
+    """After `bye` (the test above): the play goes on and says how to restart, verify calls
+    the chat ended rather than unhealthy, and `labdock demo` brings it back to chat again."""
+    result = lab.deploy(stacks_enabled=["socket_chat", "website"])
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "socket_chat ended as designed" in result.stdout
+    assert "labdock demo socket_chat" in result.stdout
+
+    verify = lab.labdock("verify", "socket_chat", "--project-prefix", lab.prefix, "--json")
+    health = [c for c in json.loads(verify.stdout)["checks"] if c["name"].endswith(" healthy")]
+    assert verify.returncode == 0, verify.stdout
+    assert len(health) == 2 and all(c["detail"].startswith("ended (exit 0)") for c in health)
+
+    demo = lab.labdock("demo", "socket_chat", "--project-prefix", lab.prefix)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    server = chat_container(docker_client, lab, "socket_server")
+    client = chat_container(docker_client, lab, "socket_client")
+    for c in (server, client):
+        assert f"docker attach {c.name}" in demo.stdout
+    type_line(client, "Hello again")
+    wait_for_output(server, "from connected user: Hello again")

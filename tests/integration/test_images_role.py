@@ -90,10 +90,12 @@ def lab(
 class Run:
     changed: int
     built: set[str]
+    failures: list[str]
 
 
-def run_play(lab: Lab) -> Run:
-    """ansible-playbook with the JSON callback: the totals and the apps whose build ran."""
+def run_play(lab: Lab, *, succeeds: bool = True) -> Run:
+    """ansible-playbook with the JSON callback: the totals, the apps whose build ran and the
+    messages of the failed tasks."""
     env = {
         **os.environ,
         "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
@@ -108,7 +110,7 @@ def run_play(lab: Lab) -> Run:
         timeout=600,
         check=False,
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert (result.returncode == 0) is succeeds, result.stdout[-4000:] + result.stderr[-2000:]
     report = json.loads(result.stdout)
     built = {
         host["invocation"]["module_args"]["name"].rpartition("/")[2]
@@ -118,7 +120,15 @@ def run_play(lab: Lab) -> Run:
         for host in task["hosts"].values()
         if host.get("changed")
     }
-    return Run(changed=report["stats"]["localhost"]["changed"], built=built)
+    failures = [
+        item.get("msg", "")
+        for play in report["plays"]
+        for task in play["tasks"]
+        for host in task["hosts"].values()
+        for item in host.get("results", [host])
+        if item.get("failed")
+    ]
+    return Run(report["stats"]["localhost"]["changed"], built, failures)
 
 
 def expected_catalog(lab: Lab) -> dict[tuple[str, str], str]:
@@ -151,10 +161,26 @@ def test_builds_once_then_only_what_changed(
     # Neither a new mtime nor an ignored file is a change of the build.
     os.utime(lab.apps_dir / untouched_app / "app.txt")
     (lab.apps_dir / untouched_app / "notes.md").write_text("edited\n", encoding="utf-8")
+    # Its version tag is in the registry: the play stops before pushing anything.
+    refused = run_play(lab, succeeds=False)
+    assert refused.built == {changed_app}
+    assert len(refused.failures) == 1, refused.failures
+    assert refused.failures[0].startswith(f"{changed_app}:1.0 is already in the registry")
+    assert "give it a new version" in refused.failures[0]
+    for tag in ("1.0", "latest"):
+        assert registry_client.manifest_digest(changed_app, tag) == catalog[(changed_app, tag)]
+
+    extra_vars = json.loads(lab.vars_file.read_text(encoding="utf-8"))
+    for app in extra_vars["images_apps"]:
+        app["version"] = "1.1" if app["name"] == changed_app else "1.0"
+    lab.vars_file.write_text(json.dumps(extra_vars), encoding="utf-8")
     third = run_play(lab)
-    assert third.built == {changed_app}
+    assert third.built == set()  # built by the refused run already: the hash is the identity
     after = expected_catalog(lab)
+    assert registry_client.manifest_digest(changed_app, "1.0") == catalog[(changed_app, "1.0")]
+    assert after[(changed_app, "1.1")] == after[(changed_app, "latest")]
     assert after[(changed_app, "latest")] != catalog[(changed_app, "latest")]
     assert registry_client.manifest_digest(changed_app, "latest") == after[(changed_app, "latest")]
+    assert (changed_app, "1.0") not in after  # the catalog lists what this run publishes
     untouched = {key: digest for key, digest in after.items() if key[0] != changed_app}
     assert untouched == {key: digest for key, digest in catalog.items() if key[0] != changed_app}

@@ -19,6 +19,7 @@ class FakeContainer:
     attrs: dict[str, Any]
     exec_answers: dict[tuple[str, ...], tuple[int, bytes]] = field(default_factory=dict)
     name: str = "fake"
+    labels: dict[str, str] = field(default_factory=dict)
 
     def exec_run(self, cmd: list[str], **_: Any) -> tuple[int, bytes]:
         return self.exec_answers[tuple(cmd)]
@@ -71,6 +72,49 @@ def test_unhealthy_container_reports_the_last_line_of_each_probe() -> None:
 def test_container_without_health_check_fails() -> None:
     svc, _ = service(State={"Status": "running"})
     assert inspection.check_health(svc) == (False, "running, no health check configured")
+
+
+ENDED_CHAT = {
+    "Config": {"Image": "r:5000/socket_server:1.0", "Tty": True, "OpenStdin": True},
+    "State": {"Status": "exited", "ExitCode": 0, "Health": {"Status": "unhealthy", "Log": []}},
+    "HostConfig": {"RestartPolicy": {"Name": "on-failure"}},
+}
+
+
+def test_chat_that_ended_with_exit_0_is_reported_ended_not_unhealthy() -> None:
+    svc, _ = service(**ENDED_CHAT)
+    assert inspection.check_health(svc) == (
+        True,
+        "ended (exit 0); `labdock demo stack` starts it again",
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"State": {**ENDED_CHAT["State"], "ExitCode": 1}},  # a crash is a failure
+        {"HostConfig": {"RestartPolicy": {"Name": "unless-stopped"}}},  # not a one-shot demo
+        {"Config": {**ENDED_CHAT["Config"], "Tty": False}},  # not interactive
+    ],
+)
+def test_only_an_interactive_on_failure_program_that_exited_0_is_ended(change: dict) -> None:
+    svc, _ = service(**{**ENDED_CHAT, **change})
+    ok, detail = inspection.check_health(svc)
+    assert not ok and detail.startswith("exited, unhealthy")
+
+
+def test_recorded_reference_is_read_from_the_deployments_env(tmp_path) -> None:
+    (tmp_path / ".env").write_text(
+        "FRONTEND_TAG=1.0\nFRONTEND_IMAGE=r:5000/frontend@sha256:aa\n"
+        "SIMPLE_API_IMAGE=r:5000/simple-api@sha256:bb\n"
+    )
+    labels = {inspection.WORKING_DIR_LABEL: str(tmp_path)}
+    svc, container = service("r:5000/simple-api@sha256:cc")
+    container.labels = labels
+    assert inspection.recorded_reference(svc) == "r:5000/simple-api@sha256:bb"
+    svc, container = service("r:5000/backend:1.0")
+    container.labels = labels
+    assert inspection.recorded_reference(svc) is None  # deployed without a record
 
 
 @pytest.mark.parametrize(
@@ -145,3 +189,21 @@ def test_postgres_rule_runs_psql_as_the_configured_user() -> None:
     )
     container.exec_answers[("psql", "-U", "demo", "-d", "demo", "-tAc", "select 1")] = (0, b"1\n")
     assert check_endpoint(svc, [svc]) == (True, "psql -U demo -d demo answers")
+
+
+def test_proxy_must_answer_below_500_on_each_published_port(monkeypatch) -> None:
+    svc, _ = service(
+        "r:5000/nginx@sha256:aa",
+        HostConfig={"PortBindings": {"8101/tcp": [{}], "8102/tcp": [{}]}},
+    )
+    statuses = {"http://10.0.0.2:8101/": 200, "http://10.0.0.2:8102/": 502}
+    monkeypatch.setattr(
+        "labdock.stackcheck.endpoints._get",
+        lambda url, **_: type("Answer", (), {"status_code": statuses[url]})(),
+    )
+    assert check_endpoint(svc, [svc]) == (
+        False,
+        "GET / through the proxy: 8101 -> 200, 8102 -> 502",
+    )
+    statuses["http://10.0.0.2:8102/"] = 404  # the app answered: no route for /
+    assert check_endpoint(svc, [svc])[0]

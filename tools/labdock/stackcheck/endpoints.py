@@ -136,6 +136,20 @@ def postgres(service: Service, siblings: Sequence[Service]) -> Outcome:
     return True, f"psql -U {user} -d {database} answers"
 
 
+def proxy(service: Service, siblings: Sequence[Service]) -> Outcome:
+    """The stacks' nginx: each port it publishes answers through it (an app's own answer,
+    any status below 500; a 502 or 504 is nginx saying the app behind is not there)."""
+    bindings = service.container.attrs["HostConfig"].get("PortBindings") or {}
+    ports = sorted(int(key.split("/", 1)[0]) for key in bindings)
+    if not ports:
+        return False, "publishes no port"
+    answers = {port: _get(_url(service, port, "/")).status_code for port in ports}
+    shown = ", ".join(f"{port} -> {status}" for port, status in answers.items())
+    if any(status >= 500 for status in answers.values()):
+        return False, f"GET / through the proxy: {shown}"
+    return True, f"GET / through the proxy: {shown}"
+
+
 def _tcp_rows(container: Container) -> list[list[str]]:
     # The exit code is not telling: tcp6 is absent where IPv6 is off, and cat still prints tcp.
     _, out = container.exec_run(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
@@ -164,6 +178,7 @@ RULES: dict[str, Probe] = {
     "website": _html_page(5000),
     "simple-api": simple_api,
     "postgres": postgres,
+    "nginx": proxy,
     "socket_server": _socket_state(1, TCP_LISTEN, "listening on TCP 5000"),
     "socket_client": _socket_state(2, TCP_ESTABLISHED, "connected to the server on TCP 5000"),
 }
