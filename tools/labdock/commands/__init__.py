@@ -6,11 +6,21 @@ from __future__ import annotations
 import argparse
 from typing import Protocol
 
-from labdock.commands import catalog, demo, health, prune, room, tag, usage, verify
+from labdock.commands import catalog, demo, grade, health, prune, room, tag, usage, verify
 
 
 class Command(Protocol):
     def add_parser(self, subparsers: argparse._SubParsersAction) -> None: ...
 
 
-COMMANDS: tuple[Command, ...] = (catalog, health, verify, usage, tag, prune, room, demo)
+COMMANDS: tuple[Command, ...] = (
+    catalog,
+    health,
+    verify,
+    usage,
+    tag,
+    prune,
+    room,
+    demo,
+    grade,
+)

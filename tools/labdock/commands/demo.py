@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 
 from labdock import output
+from labdock.config import lab_stacks
 from labdock.demo import restart_demo
 from labdock.errors import ExitCode, UsageError
-from labdock.stackcheck.discovery import DEFAULT_PROJECT_PREFIX, KNOWN_STACKS, connect
+from labdock.stackcheck.discovery import DEFAULT_PROJECT_PREFIX, connect
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -41,8 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.stack not in KNOWN_STACKS:
-        raise UsageError(f"unknown stack {args.stack}; known: {', '.join(KNOWN_STACKS)}")
+    known = lab_stacks()
+    if known is not None and args.stack not in known:
+        raise UsageError(f"unknown stack {args.stack}; the lab's stacks: {', '.join(known)}")
     client = connect()
     try:
         started = restart_demo(

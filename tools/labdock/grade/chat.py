@@ -1,0 +1,248 @@
+"""The socket chat POC, run the way a person does it: the student's compose file starts the
+server then the client; we attach to each container's terminal, type `Hello` on the client
+and read the server's screen, type `Hello` on the server and read the client's screen, then
+type `bye` on the client and watch both containers end.
+
+Each step's outcome is kept on its own, so a chat that fails half-way still earns the steps
+that worked (an interactive terminal does not depend on the network, for instance)."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+from docker.models.containers import Container
+
+from labdock.grade.context import Context, Outcome
+from labdock.grade.sandbox import ComposeError
+
+POLL_SECONDS = 0.25
+SIDES = ("server", "client")
+
+
+@dataclass
+class ChatRun:
+    started: Outcome = (False, "not run")
+    terminals: dict[str, Outcome] = field(default_factory=dict)
+    hello: dict[str, Outcome] = field(default_factory=dict)
+    bye: Outcome = (False, "not run")
+
+    @classmethod
+    def failed(cls, reason: str) -> ChatRun:
+        """Nothing could start: every step fails with the same reason."""
+        failure = (False, reason)
+        return cls(failure, dict.fromkeys(SIDES, failure), dict.fromkeys(SIDES, failure), failure)
+
+
+def chat_run(ctx: Context, params: Mapping[str, Any]) -> ChatRun:
+    return ctx.once("chat", lambda: _run(ctx, params))
+
+
+def _run(ctx: Context, params: Mapping[str, Any]) -> ChatRun:
+    compose_relative = params["compose_file"]
+    model = ctx.compose_model(compose_relative)
+    if isinstance(model, str):
+        return ChatRun.failed(model)
+    services: dict[str, str] = {}
+    for side in SIDES:
+        context = params[f"{side}_context"]
+        name = ctx.service_for_context(model, context) or _service_named_like(model, side)
+        if name is None:
+            return ChatRun.failed(f"{compose_relative} has no service that builds {context}/")
+        services[side] = name
+
+    built: dict[str, str] = {}
+    for name, service in model["services"].items():
+        if not service.get("build"):
+            continue
+        context = Path(service["build"]["context"]).resolve().relative_to(ctx.root.resolve())
+        outcome = ctx.build(str(context), compose_relative)
+        if outcome.tag is None:
+            if name in services.values():
+                return ChatRun.failed(f"{outcome.error}; nothing to start")
+            continue
+        built[name] = outcome.tag
+
+    student_terminal = {
+        side: _terminal_settings(model["services"][services[side]], services[side])
+        for side in SIDES
+    }
+    runnable = copy.deepcopy(model)
+    for name in services.values():
+        # Forced so the chat can be tried even without them; their absence is scored above.
+        runnable["services"][name].update(tty=True, stdin_open=True)
+    try:
+        notes = ctx.sandbox.up(runnable, built)
+    except ComposeError as exc:
+        run = ChatRun.failed(f"compose up failed: {exc}")
+        return run
+    containers = {side: ctx.sandbox.container(services[side]) for side in SIDES}
+    run = ChatRun()
+    run.started = _started(model, services, containers, notes)
+    run.terminals = {
+        side: _terminal(student_terminal[side], containers[side], services[side]) for side in SIDES
+    }
+    server, client = containers["server"], containers["client"]
+    if server is None or client is None:
+        missing = "no container was created"
+        run.hello = dict.fromkeys(SIDES, (False, missing))
+        run.bye = (False, missing)
+        return run
+    step = ctx.sandbox.timeouts.step
+    run.hello["client"] = _say_hello(client, server, step)
+    run.hello["server"] = _say_hello(server, client, step)
+    run.bye = _bye(client, server, step)
+    return run
+
+
+def _service_named_like(model: Mapping[str, Any], side: str) -> str | None:
+    names = [name for name in model.get("services") or {} if side in name.lower()]
+    return names[0] if len(names) == 1 else None
+
+
+def _terminal_settings(service: Mapping[str, Any], name: str) -> Outcome:
+    missing = [key for key in ("tty", "stdin_open") if not service.get(key)]
+    if missing:
+        return (
+            False,
+            f"{name}: no {' / '.join(f'`{k}: true`' for k in missing)} in the compose file",
+        )
+    return True, f"{name}: tty and stdin_open set"
+
+
+def _started(
+    model: Mapping[str, Any],
+    services: Mapping[str, str],
+    containers: Mapping[str, Container | None],
+    notes: list[str],
+) -> Outcome:
+    server_name, client_name = services["server"], services["client"]
+    for side in SIDES:
+        if containers[side] is None:
+            return False, f"compose up created no {services[side]} container"
+    server_at = containers["server"].attrs["State"]["StartedAt"]
+    client_at = containers["client"].attrs["State"]["StartedAt"]
+    depends = model["services"][client_name].get("depends_on") or {}
+    if server_name not in depends:
+        return False, f"{client_name} does not depend on {server_name}: no start order"
+    if client_at < server_at:
+        return False, f"{client_name} started before {server_name}"
+    contained = f" (contained: {'; '.join(notes)})" if notes else ""
+    return (
+        True,
+        f"{server_name} started {server_at[11:22]}, then {client_name} {client_at[11:22]}"
+        f"{contained}",
+    )
+
+
+def _terminal(settings: Outcome, container: Container | None, name: str) -> Outcome:
+    if container is None:
+        return False, f"no {name} container to attach to"
+    return settings
+
+
+def _say_hello(typed_on: Container, reader: Container, timeout: float) -> Outcome:
+    """Type Hello on one side, wait for it on the other side's screen (new output only: the
+    typing side's own echo never counts)."""
+    where = _service(typed_on)
+    for container in (typed_on, reader):
+        if not _running(container):
+            return False, f"{_service(container)} had already exited: {_last_line(container)}"
+    seen_before = len(_screen(reader))
+    _type(typed_on, "Hello")
+
+    def arrived() -> str | None:
+        return _line_with(_screen(reader)[seen_before:], "Hello")
+
+    # No need to wait for a prompt first: the terminal keeps what is typed until the program
+    # reads it (and the engine's log holds a prompt back until its line ends anyway).
+    line = _wait(arrived, timeout)
+    if line is None and not _running(typed_on):
+        return (
+            False,
+            f"typed Hello on {where}, which then exited "
+            f"(code {typed_on.attrs['State']['ExitCode']}): {_last_line(typed_on)}",
+        )
+    if line is None:
+        return (
+            False,
+            f"typed Hello on {where}; {_service(reader)} did not show it within "
+            f"{timeout:.0f}s (last line: {_last_line(reader)})",
+        )
+    return True, f"{_service(reader)} shows: {line}"
+
+
+def _bye(client: Container, server: Container, timeout: float) -> Outcome:
+    if not _running(client):
+        return False, f"{_service(client)} had already exited: {_last_line(client)}"
+    before = {c.id: c.attrs["State"]["StartedAt"] for c in (client, server)}
+    _type(client, "bye")
+
+    def ended(container: Container) -> bool:
+        container.reload()
+        state = container.attrs["State"]
+        # A restart policy brings it back: a new start time still means it ended.
+        return not state["Running"] or state["StartedAt"] != before[container.id]
+
+    _wait(lambda: ended(client) and ended(server), timeout)
+    still = [_service(c) for c in (client, server) if not ended(c)]
+    if still:
+        return (
+            False,
+            f"typed bye on the client; still running after {timeout:.0f}s: {', '.join(still)}",
+        )
+    codes = ", ".join(
+        f"{_service(c)} exit {c.attrs['State']['ExitCode']}" for c in (client, server)
+    )
+    return True, f"typed bye on the client; both ended ({codes})"
+
+
+def _type(container: Container, text: str) -> None:
+    """What a person attached to the container's terminal does: type a line."""
+    sock = container.attach_socket(params={"stdin": 1, "stream": 1})
+    try:
+        sock._sock.sendall(f"{text}\n".encode())
+    finally:
+        sock.close()
+
+
+def _screen(container: Container) -> str:
+    try:
+        return container.logs().decode(errors="replace")
+    except docker.errors.APIError:
+        return ""
+
+
+def _running(container: Container) -> bool:
+    container.reload()
+    return bool(container.attrs["State"]["Running"])
+
+
+def _service(container: Container) -> str:
+    return container.labels.get("com.docker.compose.service", container.name)
+
+
+def _last_line(container: Container) -> str:
+    lines = [line.strip() for line in _screen(container).splitlines() if line.strip()]
+    return lines[-1][:160] if lines else "(no output)"
+
+
+def _line_with(text: str, needle: str) -> str | None:
+    for line in text.splitlines():
+        if needle in line:
+            return line.strip()[:160]
+    return None
+
+
+def _wait(condition: Callable[[], Any], timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(POLL_SECONDS)

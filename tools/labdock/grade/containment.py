@@ -1,0 +1,143 @@
+"""Rewrite a student's compose model (`docker compose config --format json`) so that it can
+run on the grading machine without reaching past the submission: no privileged mode, no host
+namespaces, no added capabilities or devices, no bind mount outside the submission, no
+published host port, internal networks only, and CPU, memory and pids limits on every
+container. What was removed is returned as notes, shown as evidence."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpus: float = 1.0
+    memory: str = "256m"
+    pids: int = 128
+
+
+# Service keys that reach past the container; dropped outright.
+_DROPPED_SERVICE_KEYS = (
+    "privileged",
+    "cap_add",
+    "devices",
+    "device_cgroup_rules",
+    "pid",
+    "ipc",
+    "uts",
+    "userns_mode",
+    "cgroup",
+    "cgroup_parent",
+    "security_opt",
+    "sysctls",
+    "runtime",
+    "mac_address",
+    "storage_opt",
+    "volumes_from",
+)
+# Dropped without a note: harmless in the student's own setup, but they would clash between
+# submissions graded side by side (fixed names, host ports); the grader needs neither.
+_CLASHING_SERVICE_KEYS = ("container_name", "ports")
+# Namespaces a service may share: its own or none.
+_ALLOWED_NETWORK_MODES = ("none", "bridge")
+
+
+def contain(
+    model: Mapping[str, Any], root: Path, labels: Mapping[str, str], limits: Limits
+) -> tuple[dict[str, Any], list[str]]:
+    """The contained model and one note per thing removed from the student's file."""
+    contained = copy.deepcopy(dict(model))
+    contained.pop("name", None)
+    notes: list[str] = []
+    root = root.resolve()
+    for service_name, service in (contained.get("services") or {}).items():
+        _contain_service(service_name, service, root, labels, limits, notes)
+    networks = contained.get("networks") or {}
+    networks.setdefault("default", {})
+    contained["networks"] = {
+        name: _internal_network(name, spec or {}, labels, notes) for name, spec in networks.items()
+    }
+    contained["volumes"] = {
+        name: _local_volume(name, spec or {}, labels, notes)
+        for name, spec in (contained.get("volumes") or {}).items()
+    }
+    for kind in ("secrets", "configs"):
+        for name, spec in list((contained.get(kind) or {}).items()):
+            source = (spec or {}).get("file")
+            if source is None or not _inside(Path(source), root):
+                notes.append(f"{kind[:-1]} {name}: only files inside the submission are allowed")
+                del contained[kind][name]
+                for service in (contained.get("services") or {}).values():
+                    service[kind] = [
+                        ref for ref in service.get(kind) or [] if ref.get("source") != name
+                    ]
+    return contained, notes
+
+
+def _contain_service(
+    name: str,
+    service: dict[str, Any],
+    root: Path,
+    labels: Mapping[str, str],
+    limits: Limits,
+    notes: list[str],
+) -> None:
+    for key in _DROPPED_SERVICE_KEYS:
+        if service.pop(key, None) not in (None, False, [], {}):
+            notes.append(f"{name}: `{key}` removed")
+    for key in _CLASHING_SERVICE_KEYS:
+        service.pop(key, None)
+    mode = service.get("network_mode")
+    if mode is not None and mode not in _ALLOWED_NETWORK_MODES:
+        notes.append(f"{name}: network_mode {mode} removed")
+        del service["network_mode"]
+    kept_volumes = []
+    for volume in service.get("volumes") or []:
+        if volume.get("type") == "bind" and not _inside(Path(volume.get("source", "/")), root):
+            notes.append(
+                f"{name}: bind mount of {volume.get('source')} outside the submission removed"
+            )
+            continue
+        kept_volumes.append(volume)
+    if "volumes" in service:
+        service["volumes"] = kept_volumes
+    service["labels"] = {**(service.get("labels") or {}), **labels}
+    service["cpus"] = min(float(service.get("cpus") or limits.cpus), limits.cpus)
+    service["mem_limit"] = limits.memory
+    service["memswap_limit"] = limits.memory
+    service["pids_limit"] = limits.pids
+    service["security_opt"] = ["no-new-privileges:true"]
+    # Our cap on the engine's log store: a student program printing in a loop fills no disk.
+    service["logging"] = {"driver": "json-file", "options": {"max-size": "1m", "max-file": "1"}}
+
+
+def _internal_network(
+    name: str, spec: dict[str, Any], labels: Mapping[str, str], notes: list[str]
+) -> dict[str, Any]:
+    if spec.get("external"):
+        notes.append(f"network {name}: external network replaced by a private one")
+    # Internal: containers reach each other and nothing else (no route out of the bridge).
+    return {"internal": True, "labels": dict(labels)}
+
+
+def _local_volume(
+    name: str, spec: dict[str, Any], labels: Mapping[str, str], notes: list[str]
+) -> dict[str, Any]:
+    if spec.get("external") or spec.get("driver_opts") or spec.get("driver") not in (None, "local"):
+        # driver_opts of the local driver can bind any host path (o=bind, device=/...).
+        notes.append(
+            f"volume {name}: external volume, driver or driver_opts replaced by a plain one"
+        )
+    return {"labels": dict(labels)}
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,130 @@
+"""One submission being graded: its folder, its registry namespace, its sandbox, and what the
+checks share (the compose model, built images, the chat run), each computed once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker.errors
+
+from labdock.grade.sandbox import ComposeError, Sandbox
+from labdock.registry import RegistryClient
+
+T = TypeVar("T")
+Outcome = tuple[bool, str]
+
+DEFAULT_NAMESPACE = "students/{name}"
+
+
+@dataclass(frozen=True)
+class Submission:
+    name: str
+    root: Path
+    namespace: str
+
+    @classmethod
+    def from_folder(cls, folder: Path, namespace_pattern: str = DEFAULT_NAMESPACE) -> Submission:
+        name = folder.resolve().name
+        return cls(name=name, root=folder, namespace=namespace_pattern.format(name=name))
+
+
+@dataclass(frozen=True)
+class Built:
+    """A service's image build: the tag, or why it failed."""
+
+    tag: str | None
+    error: str | None
+
+
+class Context:
+    def __init__(
+        self, submission: Submission, sandbox: Sandbox, registry: RegistryClient | None
+    ) -> None:
+        self.submission = submission
+        self.sandbox = sandbox
+        self.registry = registry
+        self._memo: dict[str, Any] = {}
+
+    @property
+    def root(self) -> Path:
+        return self.submission.root
+
+    def repository(self, name: str) -> str:
+        return f"{self.submission.namespace}/{name}"
+
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def compose_file(self, relative: str) -> Path | None:
+        """The named compose file, or its twin with the other extension (.yaml / .yml)."""
+        path = self.root / relative
+        if path.is_file():
+            return path
+        twin = path.with_suffix(".yml" if path.suffix == ".yaml" else ".yaml")
+        return twin if twin.is_file() else None
+
+    def compose_model(self, relative: str) -> dict[str, Any] | str:
+        """Compose's own reading of the file, or the reason it could not be read."""
+
+        def read() -> dict[str, Any] | str:
+            path = self.compose_file(relative)
+            if path is None:
+                return f"{relative} is missing"
+            try:
+                return self.sandbox.compose_model(path)
+            except ComposeError as exc:
+                return f"{path.name}: {exc}"
+
+        return self.once(f"compose:{relative}", read)
+
+    def service_for_context(self, model: Mapping[str, Any], context: str) -> str | None:
+        """The service whose build context is that folder of the submission."""
+        wanted = (self.root / context).resolve()
+        for name, service in (model.get("services") or {}).items():
+            build = service.get("build") or {}
+            if build.get("context") and Path(build["context"]).resolve() == wanted:
+                return name
+        return None
+
+    def build(self, context: str, compose_relative: str | None = None) -> Built:
+        """Build a folder of the submission once, whichever check asks first: with the build
+        arguments, Dockerfile and target of the compose service that builds it, if any."""
+
+        def run() -> Built:
+            spec: Mapping[str, Any] = {}
+            model = self.compose_model(compose_relative) if compose_relative else None
+            if isinstance(model, dict):
+                service = self.service_for_context(model, context)
+                if service is not None:
+                    spec = model["services"][service]["build"]
+            try:
+                tag = self.sandbox.build(
+                    self.root / context,
+                    context,
+                    dockerfile=spec.get("dockerfile"),
+                    args={k: str(v) for k, v in (spec.get("args") or {}).items() if v is not None},
+                    target=spec.get("target"),
+                )
+            except docker.errors.BuildError as exc:
+                return Built(None, f"build of {context}/ failed: {_first_line(exc.msg)}")
+            except (docker.errors.APIError, ComposeError) as exc:
+                return Built(None, f"build of {context}/ failed: {_first_line(_api_reason(exc))}")
+            return Built(tag, None)
+
+        return self.once(f"build:{context}", run)
+
+
+def _api_reason(exc: Exception) -> str:
+    if isinstance(exc, docker.errors.APIError):
+        return str(exc.explanation or exc)
+    return str(exc)
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0][:200] if lines else "no message"

