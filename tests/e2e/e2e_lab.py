@@ -3,18 +3,14 @@ project prefix, folders and loopback ports, and what the flows need to reach it.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.harness.playbook import BIN, run_playbook
 from tests.harness.registry import ThrowawayRegistry
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 ALL_STACKS = ["student_list", "frontend_backend", "socket_chat", "website", "simple_api"]
 PORT_VARIABLES = (
     "stacks_frontend_port",
@@ -24,21 +20,6 @@ PORT_VARIABLES = (
     "stacks_website_port",
     "stacks_simple_api_port",
 )
-PLAYBOOK_TIMEOUT = 1800
-
-
-def run_playbook(playbook: str, extra_vars: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    """ansible-playbook from the repo root (so ansible.cfg applies), extra vars as JSON."""
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")}
-    return subprocess.run(
-        [str(BIN / "ansible-playbook"), playbook, "-e", json.dumps(extra_vars)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=PLAYBOOK_TIMEOUT,
-        check=False,
-    )
 
 
 @dataclass
