@@ -28,6 +28,9 @@ ENV_CONFIG = "LABDOCK_CONFIG"
 
 # client.json keys, by setting name.
 _FILE_KEYS = {"url": "url", "username": "username", "password": "password", "ca_cert": "ca_cert"}
+# client.json keys that are not connection settings: the accounts index the registry role
+# writes (read by `labdock accounts`).
+ACCOUNTS_KEY = "accounts"
 _ENV_KEYS = {"url": ENV_URL, "username": ENV_USER, "password": ENV_PASSWORD, "ca_cert": ENV_CA_CERT}
 
 
@@ -87,7 +90,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         elif env.get(_ENV_KEYS[name]):
             values[name] = env[_ENV_KEYS[name]]
     if len(values) < len(_FILE_KEYS):
-        config_path = Path(env[ENV_CONFIG]) if env.get(ENV_CONFIG) else DEFAULT_CONFIG_PATH
+        config_path = client_file_path(env)
         from_file = load_client_file(config_path, required=bool(env.get(ENV_CONFIG)))
         for name, key in _FILE_KEYS.items():
             if name not in values and from_file.get(key) is not None:
@@ -114,10 +117,16 @@ def load_client_file(path: Path, *, required: bool) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a JSON object")
-    unknown = sorted(set(data) - set(_FILE_KEYS.values()))
+    unknown = sorted(set(data) - {*_FILE_KEYS.values(), ACCOUNTS_KEY})
     if unknown:
         raise ConfigError(f"config file {path} has unknown keys: {', '.join(unknown)}")
     return data
+
+
+def client_file_path(env: Mapping[str, str] | None = None) -> Path:
+    """client.json's path: LABDOCK_CONFIG, else the default."""
+    env = os.environ if env is None else env
+    return Path(env[ENV_CONFIG]) if env.get(ENV_CONFIG) else DEFAULT_CONFIG_PATH
 
 
 def _read_password_file(path: Path) -> str:

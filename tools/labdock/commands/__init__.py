@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 from typing import Protocol
 
-from labdock.commands import catalog, health, verify
+from labdock.commands import accounts, catalog, health, verify
 
 
 class Command(Protocol):
     def add_parser(self, subparsers: argparse._SubParsersAction) -> None: ...
 
 
-COMMANDS: tuple[Command, ...] = (catalog, health, verify)
+COMMANDS: tuple[Command, ...] = (catalog, health, verify, accounts)
