@@ -4,17 +4,14 @@ project prefix, folders and loopback ports, and what the flows need to reach it.
 from __future__ import annotations
 
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.harness.playbooks import run_playbook as harness_run_playbook
+from tests.harness.playbooks import BIN, group_vars, run_playbook
 from tests.harness.registry import ThrowawayRegistry
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-ALL_STACKS = ["student_list", "frontend_backend", "socket_chat", "website", "simple_api"]
+ALL_STACKS: list[str] = group_vars()["labdock_stacks"]
 PORT_VARIABLES = (
     "stacks_frontend_port",
     "stacks_backend_port",
@@ -23,11 +20,6 @@ PORT_VARIABLES = (
     "stacks_website_port",
     "stacks_simple_api_port",
 )
-PLAYBOOK_TIMEOUT = 1800
-
-
-def run_playbook(playbook: str, extra_vars: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    return harness_run_playbook(playbook, extra_vars, timeout=PLAYBOOK_TIMEOUT)
 
 
 @dataclass

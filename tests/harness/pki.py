@@ -1,4 +1,5 @@
-"""A throwaway CA and a server certificate for a loopback registry, and an htpasswd file."""
+"""A throwaway CA and a server certificate for a loopback server (a CA the lab does not
+trust), and the paths of a registry's certificate files."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-import bcrypt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -71,16 +71,6 @@ def make_ca_and_server_cert(directory: Path, *, days: int = 30) -> CertificateFi
     files.server_key.chmod(0o644)
     directory.chmod(0o755)
     return files
-
-
-def write_htpasswd(path: Path, user: str, password: str, *, rounds: int) -> None:
-    """One bcrypt entry. The registry checks the hash on every request, so the cost is a
-    throughput knob: tests use the minimum, benchmarks choose theirs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
-    path.write_text(f"{user}:{hashed}\n", encoding="utf-8")
-    path.chmod(0o644)
-    path.parent.chmod(0o755)
 
 
 def _builder(

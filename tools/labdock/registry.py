@@ -2,6 +2,8 @@
 
 One requests.Session per client: its connection pool is sized for the worker threads that
 share it, so concurrent calls reuse TLS connections instead of paying a handshake each.
+Basic credentials go with every request; when the registry answers with a Bearer challenge
+(token auth), the client gets tokens from the realm instead (labdock.token_auth).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from labdock.errors import (
     RegistryReadOnly,
     describe_request_error,
 )
+from labdock.token_auth import BearerAuth, Challenge, TokenCache, scope_for
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -70,6 +73,7 @@ class RegistryClient:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        self.tokens = TokenCache(self.session, settings.credentials, settings.verify, timeout)
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -85,6 +89,12 @@ class RegistryClient:
     def ping(self) -> requests.Response:
         """GET /v2/ with our credentials: 200 means the registry accepts them."""
         return self.request("GET", "/v2/")
+
+    def prefetch_pull_tokens(self, repositories: list[str]) -> None:
+        """With token auth, get the pull rights of many repositories in a few token requests
+        (before a walk that reads them all); nothing to do with Basic auth."""
+        if self.tokens.active:
+            self.tokens.prefetch([f"repository:{repo}:pull" for repo in repositories])
 
     def catalog(self) -> list[str]:
         """Every repository, following the Link header past the per-page cap."""
@@ -196,16 +206,21 @@ class RegistryClient:
     def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
         """Send one request; any failure becomes a RegistryError with a readable message."""
         url = urljoin(self.settings.url + "/", path_or_url)
-        try:
-            # `verify` per request, not on the session: requests lets REQUESTS_CA_BUNDLE in
-            # the environment override a session's verify, but not a request's.
-            response = self.session.request(
-                method, url, timeout=self.timeout, verify=self.settings.verify, **kwargs
-            )
-        except requests.RequestException as exc:
-            raise RegistryError(describe_request_error(exc)) from exc
+        scope = scope_for(method, url)
+        token = self.tokens.token(scope) if self.tokens.active else None
+        response = self._send(method, url, token, kwargs)
         if response.status_code == 401:
-            raise RegistryAuthError(self._unauthorized_message())
+            challenge = Challenge.parse(response.headers.get("WWW-Authenticate", ""))
+            if challenge.scheme != "bearer":
+                raise RegistryAuthError(self._unauthorized_message())
+            if not self.tokens.active:
+                self.tokens.learn(challenge)
+            # The registry's own list of what it needs wins over our guess from the path.
+            scope = challenge.params.get("scope", scope)
+            token = self.tokens.token(scope, fresh=token is not None)
+            response = self._send(method, url, token, kwargs)
+            if response.status_code == 401:
+                raise RegistryAuthError(self.tokens.refusal(scope, token))
         if response.status_code == 404:
             raise RegistryNotFound(f"registry at {self.settings.url}: {method} {url} -> 404")
         if response.status_code == 405 and method not in ("GET", "HEAD"):
@@ -216,6 +231,23 @@ class RegistryClient:
                 f"{method} {url}: {_error_summary(response)}"
             )
         return response
+
+    def _send(
+        self, method: str, url: str, token: str | None, kwargs: dict[str, Any]
+    ) -> requests.Response:
+        try:
+            # `verify` per request, not on the session: requests lets REQUESTS_CA_BUNDLE in
+            # the environment override a session's verify, but not a request's.
+            return self.session.request(
+                method,
+                url,
+                timeout=self.timeout,
+                verify=self.settings.verify,
+                auth=BearerAuth(token) if token is not None else None,
+                **kwargs,
+            )
+        except requests.RequestException as exc:
+            raise RegistryError(describe_request_error(exc)) from exc
 
     def _pages(self, first: str) -> Iterator[dict[str, Any]]:
         url: str | None = first

@@ -15,7 +15,8 @@ from urllib3.exceptions import InsecureRequestWarning
 
 from labdock.checks import CheckResult
 from labdock.config import Settings
-from labdock.errors import describe_request_error
+from labdock.errors import RegistryError, describe_request_error
+from labdock.registry import RegistryClient
 
 TIMEOUT = 10.0
 SECONDS_PER_DAY = 86400
@@ -105,10 +106,13 @@ def _anonymous_probe(settings: Settings, *, verify: bool) -> requests.Response:
 def _auth_enforced(anonymous: requests.Response) -> CheckResult:
     name = "auth enforced"
     challenge = anonymous.headers.get("WWW-Authenticate", "")
-    if anonymous.status_code == 401 and challenge.lower().startswith("basic"):
+    # Basic (htpasswd) or Bearer (token auth): either way the registry asks who we are.
+    if anonymous.status_code == 401 and challenge.lower().startswith(("basic", "bearer")):
         return CheckResult(name, True, f"anonymous request refused (401, {challenge})")
     if anonymous.status_code == 401:
-        return CheckResult(name, False, f"401 but no Basic challenge: {challenge or 'none'}")
+        return CheckResult(
+            name, False, f"401 but no Basic or Bearer challenge: {challenge or 'none'}"
+        )
     return CheckResult(name, False, f"anonymous GET /v2/ answered {anonymous.status_code}")
 
 
@@ -118,19 +122,16 @@ def _credentials_accepted(settings: Settings, *, trusted: bool) -> CheckResult:
         return CheckResult(name, False, "no credentials configured")
     if not trusted:
         return CheckResult(name, False, "not sent: the certificate is not trusted")
+    # The registry client answers a Bearer challenge with a token from the realm, so this
+    # also checks the token service with token auth.
     try:
-        response = requests.get(
-            f"{settings.url}/v2/",
-            auth=settings.credentials,
-            verify=settings.verify,
-            timeout=TIMEOUT,
-        )
-    except requests.RequestException as exc:
-        return CheckResult(name, False, describe_request_error(exc))
-    if response.status_code == 200:
-        return CheckResult(name, True, f"user {settings.username} accepted (200)")
+        with RegistryClient(settings, pool_size=1, timeout=TIMEOUT) as client:
+            response = client.ping()
+    except RegistryError as exc:
+        return CheckResult(name, False, str(exc))
+    how = " with a token" if client.tokens.active else ""
     return CheckResult(
-        name, False, f"user {settings.username} got {response.status_code}, expected 200"
+        name, True, f"user {settings.username} accepted{how} ({response.status_code})"
     )
 
 

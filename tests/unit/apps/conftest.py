@@ -18,6 +18,7 @@ APP_DIRS = (
     "simple-api",
     "socket_chat/api-server",
     "socket_chat/api-client",
+    "registry_token",
 )
 for app_dir in APP_DIRS:
     sys.path.insert(0, str(APPS / app_dir))

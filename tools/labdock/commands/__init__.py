@@ -6,7 +6,18 @@ from __future__ import annotations
 import argparse
 from typing import Protocol
 
-from labdock.commands import catalog, demo, grade, health, prune, room, tag, usage, verify
+from labdock.commands import (
+    accounts,
+    catalog,
+    demo,
+    grade,
+    health,
+    prune,
+    room,
+    tag,
+    usage,
+    verify,
+)
 
 
 class Command(Protocol):
@@ -20,6 +31,7 @@ COMMANDS: tuple[Command, ...] = (
     usage,
     tag,
     prune,
+    accounts,
     room,
     demo,
     grade,
