@@ -232,8 +232,8 @@ class RegistryClient:
         # distribution answers 405 to every write while storage.maintenance.readonly is on
         # (playbooks/maintenance.yml's garbage-collection window).
         return (
-            f"registry at {self.settings.url} is in maintenance (read-only, {method} refused): "
-            "retry after the maintenance window ends"
+            f"registry {self.settings.url} in maintenance (read-only, {method} refused), "
+            "retry after the maintenance window"
         )
 
     def _unauthorized_message(self) -> str:
