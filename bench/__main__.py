@@ -8,11 +8,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import catalog, images, rollout
+from bench import catalog, images, maintenance, rollout
 
 BENCHMARKS: dict[str, Callable[[Sequence[str]], int]] = {
     "catalog": catalog.main,
     "images": images.main,
+    "maintenance": maintenance.main,
     "rollout": rollout.main,
 }
 
