@@ -63,21 +63,10 @@ class Lab:
         return disk_usage(Path(volume.attrs["Mountpoint"]))
 
     def play(self) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                str(ANSIBLE_PLAYBOOK),
-                "-i",
-                str(INVENTORY),
-                str(PLAYBOOK),
-                "-e",
-                f"@{self.vars_file}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-            cwd=REPO_ROOT,
-        )
+        """Run the play to its end; its output (stderr merged) is in stdout."""
+        process = self.play_in_background()
+        output, _ = process.communicate(timeout=900)
+        return subprocess.CompletedProcess(process.args, process.returncode, output, "")
 
     def play_in_background(self) -> subprocess.Popen[str]:
         return subprocess.Popen(

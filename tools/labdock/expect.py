@@ -27,15 +27,21 @@ class Expectation:
 
 def load(path: Path) -> list[Expectation]:
     """Read a JSON or YAML list of {repository, tag, digest?}; YAML parses JSON too."""
+    data = read_list(path, "expectations file", "entries")
+    return [_entry(path, index, item) for index, item in enumerate(data)]
+
+
+def read_list(path: Path, kind: str, items: str) -> list[object]:
+    """A JSON or YAML file holding a list (`kind` names the file in errors)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot read expectations file {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read {kind} {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"expectations file {path} is not valid JSON or YAML: {exc}") from None
+        raise ConfigError(f"{kind} {path} is not valid JSON or YAML: {exc}") from None
     if not isinstance(data, list):
-        raise ConfigError(f"expectations file {path} must hold a list of entries")
-    return [_entry(path, index, item) for index, item in enumerate(data)]
+        raise ConfigError(f"{kind} {path} must hold a list of {items}")
+    return data
 
 
 def _entry(path: Path, index: int, item: object) -> Expectation:
