@@ -54,6 +54,8 @@ class Protection:
     """Digests that must never be deleted, each with the reason shown in plans."""
 
     reasons: dict[str, str] = field(default_factory=dict)
+    # One line per source consulted, for the report: what was protected, and from where.
+    sources: list[str] = field(default_factory=list)
 
     def add(self, digests: Iterable[str], reason: str) -> None:
         for digest in digests:
