@@ -8,12 +8,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import catalog, images, recovery, rollout, room
+from bench import catalog, images, maintenance, recovery, rollout, room
 
 BENCHMARKS: dict[str, Callable[[Sequence[str]], int]] = {
     "catalog": catalog.main,
     "images": images.main,
     "recovery": recovery.main,
+    "maintenance": maintenance.main,
     "rollout": rollout.main,
     "room": room.main,
 }

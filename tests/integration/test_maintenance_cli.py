@@ -215,6 +215,7 @@ def test_prune_keeps_what_the_lab_deploys(pruned) -> None:
     kept = {f"{d['repository']}:{d['tag']}": d["why"] for d in pruned["kept"]}
     assert kept[PROTECTED_BY_CATALOG].startswith("protected: expected catalog")
     assert kept[PROTECTED_BY_CONTAINER].startswith("protected: used by container")
+    assert any("1 digests from expected catalog" in line for line in pruned["protected_from"])
 
 
 def test_prune_untags_a_sibling_without_touching_the_kept_tag(term_registry, term, pruned) -> None:

@@ -27,17 +27,23 @@ class Expectation:
 
 def load(path: Path) -> list[Expectation]:
     """Read a JSON (`.json`) or YAML list of {repository, tag, digest?}."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read expectations file {path}: {exc.strerror}") from None
-    data = _parse(path, text)
-    if not isinstance(data, list):
-        raise ConfigError(f"expectations file {path} must hold a list of entries")
+    data = read_list(path, "expectations file", "entries")
     return [_entry(path, index, item) for index, item in enumerate(data)]
 
 
-def _parse(path: Path, text: str) -> object:
+def read_list(path: Path, kind: str, items: str) -> list[object]:
+    """A JSON or YAML file holding a list (`kind` names the file in errors)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {kind} {path}: {exc.strerror}") from None
+    data = _parse(path, text, kind)
+    if not isinstance(data, list):
+        raise ConfigError(f"{kind} {path} must hold a list of {items}")
+    return data
+
+
+def _parse(path: Path, text: str, kind: str) -> object:
     """A .json file is parsed as JSON, anything else as YAML; a syntax error is one line
     with its position (the parsers' own messages span several lines)."""
     if path.suffix.lower() == ".json":
@@ -45,7 +51,7 @@ def _parse(path: Path, text: str) -> object:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(
-                f"expectations file {path} is not valid JSON: {exc.msg} "
+                f"{kind} {path} is not valid JSON: {exc.msg} "
                 f"at line {exc.lineno}, column {exc.colno}"
             ) from None
     try:
@@ -54,7 +60,7 @@ def _parse(path: Path, text: str) -> object:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise ConfigError(f"expectations file {path} is not valid YAML: {problem}{where}") from None
+        raise ConfigError(f"{kind} {path} is not valid YAML: {problem}{where}") from None
 
 
 def _entry(path: Path, index: int, item: object) -> Expectation:

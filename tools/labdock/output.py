@@ -133,20 +133,25 @@ def write_junit(path: Path, suite: str, results: Sequence[CheckResult]) -> None:
     path.write_bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n")
 
 
+def _stderr_progress() -> Progress:
+    """A bar with a count and the elapsed time on stderr; silent when stderr is no terminal."""
+    console = stderr_console()
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
 class CatalogProgressBar:
     """Progress of a catalog walk on stderr; silent when stderr is not a terminal."""
 
     def __init__(self) -> None:
-        console = stderr_console()
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal,
-        )
+        self._progress = _stderr_progress()
         self._repos = self._progress.add_task("tag lists", total=None)
         self._digests = self._progress.add_task("manifests", total=0)
         self._digest_total = 0
@@ -182,16 +187,7 @@ class WalkProgressBar(WalkProgress):
     """Progress of a repository walk on stderr; silent when stderr is not a terminal."""
 
     def __init__(self, description: str) -> None:
-        console = stderr_console()
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal,
-        )
+        self._progress = _stderr_progress()
         self._task = self._progress.add_task(description, total=None)
 
     def __enter__(self) -> WalkProgressBar:

@@ -114,18 +114,7 @@ class RegistryClient:
 
     def manifest_digest(self, repository: str, reference: str) -> str:
         """The digest the registry serves for a tag (any of the four manifest types)."""
-        response = self.request(
-            "HEAD",
-            f"/v2/{_repo_path(repository)}/manifests/{quote(reference, safe=':')}",
-            headers={"Accept": ", ".join(MANIFEST_TYPES)},
-        )
-        digest = response.headers.get("Docker-Content-Digest")
-        if not digest:
-            raise RegistryError(
-                f"registry at {self.settings.url} sent no Docker-Content-Digest for "
-                f"{repository}:{reference}"
-            )
-        return digest
+        return self._manifest_response("HEAD", repository, reference)[1]
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -168,17 +157,7 @@ class RegistryClient:
 
     def manifest(self, repository: str, reference: str) -> Manifest:
         """The manifest the registry serves for a tag or digest, with its digest and bytes."""
-        response = self.request(
-            "GET",
-            f"/v2/{_repo_path(repository)}/manifests/{quote(reference, safe=':')}",
-            headers={"Accept": ", ".join(MANIFEST_TYPES)},
-        )
-        digest = response.headers.get("Docker-Content-Digest")
-        if not digest:
-            raise RegistryError(
-                f"registry at {self.settings.url} sent no Docker-Content-Digest for "
-                f"{repository}:{reference}"
-            )
+        response, digest = self._manifest_response("GET", repository, reference)
         try:
             body = json.loads(response.content)
         except ValueError as exc:
@@ -249,6 +228,22 @@ class RegistryClient:
         except requests.RequestException as exc:
             raise RegistryError(describe_request_error(exc)) from exc
 
+    def _manifest_response(
+        self, method: str, repository: str, reference: str
+    ) -> tuple[requests.Response, str]:
+        response = self.request(
+            method,
+            f"/v2/{_repo_path(repository)}/manifests/{quote(reference, safe=':')}",
+            headers={"Accept": ", ".join(MANIFEST_TYPES)},
+        )
+        digest = response.headers.get("Docker-Content-Digest")
+        if not digest:
+            raise RegistryError(
+                f"registry at {self.settings.url} sent no Docker-Content-Digest for "
+                f"{repository}:{reference}"
+            )
+        return response, digest
+
     def _pages(self, first: str) -> Iterator[dict[str, Any]]:
         url: str | None = first
         while url is not None:
@@ -264,8 +259,8 @@ class RegistryClient:
         # distribution answers 405 to every write while storage.maintenance.readonly is on
         # (playbooks/maintenance.yml's garbage-collection window).
         return (
-            f"registry at {self.settings.url} is in maintenance (read-only, {method} refused): "
-            "retry after the maintenance window ends"
+            f"registry {self.settings.url} in maintenance (read-only, {method} refused), "
+            "retry after the maintenance window"
         )
 
     def _unauthorized_message(self) -> str:

@@ -18,13 +18,12 @@ import fnmatch
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from labdock.errors import ConfigError
+from labdock.expect import read_list
 from labdock.imagegraph import EPOCH, RepositoryGraph
 from labdock.tagdelete import Deletion, plan
 
@@ -55,6 +54,8 @@ class Protection:
     """Digests that must never be deleted, each with the reason shown in plans."""
 
     reasons: dict[str, str] = field(default_factory=dict)
+    # One line per source consulted, for the report: what was protected, and from where.
+    sources: list[str] = field(default_factory=list)
 
     def add(self, digests: Iterable[str], reason: str) -> None:
         for digest in digests:
@@ -73,13 +74,7 @@ class Decision:
     why: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "repository": self.repository,
-            "tag": self.tag,
-            "digest": self.digest,
-            "keep": self.keep,
-            "why": self.why,
-        }
+        return asdict(self)
 
 
 def rule_from_mapping(data: Mapping[str, Any], where: str) -> Rule:
@@ -118,14 +113,7 @@ def rule_from_mapping(data: Mapping[str, Any], where: str) -> Rule:
 def load_policy(path: Path) -> list[Rule]:
     """A JSON or YAML list of rules (what the maintenance play writes from
     registry_retention_rules)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read policy file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"policy file {path} is not valid JSON or YAML: {exc}") from None
-    if not isinstance(data, list):
-        raise ConfigError(f"policy file {path} must hold a list of rules")
+    data = read_list(path, "policy file", "rules")
     return [rule_from_mapping(item, f"policy file {path}, rule {i}") for i, item in enumerate(data)]
 
 

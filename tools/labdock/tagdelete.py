@@ -17,7 +17,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from labdock.imagegraph import RepositoryGraph
 from labdock.registry import OCI_MANIFEST, RegistryClient
@@ -46,13 +46,7 @@ class Deletion:
         return f"{self.repository}:{self.tag}" if self.tag else f"{self.repository}@{self.digest}"
 
     def as_dict(self) -> dict[str, str | None]:
-        return {
-            "repository": self.repository,
-            "tag": self.tag,
-            "digest": self.digest,
-            "method": self.method,
-            "why": self.why,
-        }
+        return asdict(self)
 
 
 def plan(

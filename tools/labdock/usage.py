@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from labdock.imagegraph import RepositoryGraph
@@ -21,13 +21,7 @@ class RepositoryUsage:
     shared_bytes: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "tags": self.tags,
-            "manifests": self.manifests,
-            "bytes": self.bytes,
-            "shared_bytes": self.shared_bytes,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -37,11 +31,7 @@ class Usage:
     shared_bytes: int  # the part of total_bytes in blobs more than one repository references
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "repositories": [r.as_dict() for r in self.repositories],
-            "total_bytes": self.total_bytes,
-            "shared_bytes": self.shared_bytes,
-        }
+        return asdict(self)
 
 
 def summarize(graphs: Sequence[RepositoryGraph]) -> Usage:

@@ -113,13 +113,16 @@ def run(args: argparse.Namespace) -> int:
                 "dry_run": args.dry_run,
                 "deleted": [d.as_dict() for d in planned],
                 "kept": [d.as_dict() for d in kept],
+                "protected_from": protection.sources,
             }
         )
     else:
         verb = "would delete" if args.dry_run else "deleted"
         tags = len([d for d in planned if d.tag])
         title = f"{settings.url}: {verb} {tags} tags in {len(graphs)} repositories"
-        output.stdout_console().print(output.deletions_table(title, planned))
+        console = output.stdout_console()
+        console.print(output.deletions_table(title, planned))
+        console.print("never deleted: " + "; ".join(protection.sources), style="dim")
     return 0
 
 
@@ -146,12 +149,21 @@ def _protection(args: argparse.Namespace) -> Protection:
     if catalog is None:
         beside = Path(os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG_PATH).parent / EXPECTED_CATALOG
         catalog = beside if beside.is_file() else None
+        if catalog is None:
+            protection.sources.append(f"no expected catalog at {beside}")
     if catalog is not None:
-        entries = expect.load(catalog)
-        protection.add((e.digest for e in entries if e.digest), f"expected catalog {catalog}")
+        digests = [e.digest for e in expect.load(catalog) if e.digest]
+        protection.add(digests, f"expected catalog {catalog}")
+        protection.sources.append(f"{len(set(digests))} digests from expected catalog {catalog}")
     for path in args.protect_digests:
-        protection.add(load_digest_file(path), f"listed in {path}")
-    if not args.no_local_engine:
-        for digest, container in running_digests().items():
+        digests = load_digest_file(path)
+        protection.add(digests, f"listed in {path}")
+        protection.sources.append(f"{len(set(digests))} digests listed in {path}")
+    if args.no_local_engine:
+        protection.sources.append("this host's containers not asked (--no-local-engine)")
+    else:
+        running = running_digests()
+        for digest, container in running.items():
             protection.add([digest], f"used by container {container}")
+        protection.sources.append(f"{len(running)} digests used by this host's containers")
     return protection
