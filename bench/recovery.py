@@ -224,6 +224,8 @@ def _report(subjects: list[Subject], trials: int) -> None:
             f"{subject.probes_per_minute:>12.0f}{subject.probe_cpu_s * 1000:>14.1f}"
             f"{subject.probes_per_minute * subject.probe_cpu_s:>11.2f}"
         )
+    for name, timing in {s.timing_name: s.timing for s in subjects}.items():
+        print(f"{name}: every {timing['interval']}: {' '.join(timing['test'][1:])}")
 
 
 def main(argv: Sequence[str]) -> int:
