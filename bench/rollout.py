@@ -1,13 +1,15 @@
-"""Requests lost while frontend_backend rolls out a new version: the stacks role's rollout
-beside a plain `docker compose up -d` with the new image, in the same run.
+"""Requests lost while each HTTP stack rolls out a new version, three ways in the same run:
+the stacks role (a proxy in front, blue/green), the stacks role before the proxy (git
+BASELINE: in-place recreate behind the health gate), and a plain `docker compose up -d` with
+the new tags (today's compose files, no gate).
 
-Starts its own throwaway registry and pushes the frontend and backend images `make site`
-built (`--frontend-image`, `--backend-image`) as version 1.0, plus a 1.1 that differs only by
-a label (a new digest, the same app). Deploys two copies of the stack with the stacks role
-(own project prefix, loopback ports, temp folders), then, under a steady request loop on
-the frontend's published port (loopback only, bounded), rolls each copy to 1.1: one with the
-role, one with `docker compose up -d`. Prints failed requests and the longest time without a
-successful answer; asserts nothing. Cleans up what it started.
+Starts its own throwaway registry, builds the HTTP stacks' apps into it with the images role
+(version 1.0) and pushes a 1.1 of each that differs only by a label (a new digest, the same
+app), plus the nginx and PostgreSQL bases. Then, one stack and one way at a time (own project
+prefix, loopback ports, temp folders): deploy 1.0, run a request loop on the stack's published
+URLs (at least --requests requests, and for as long as the update runs, bounded by --limit
+seconds), update to 1.1, remove the copy. Prints failed requests, the longest time without a
+successful answer and the rollout time; asserts nothing. Cleans up what it started.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -31,6 +34,7 @@ from typing import Any
 
 import docker
 import requests
+import yaml
 
 from tests.harness.docker_images import build_from_dockerfile, untag_under
 from tests.harness.registry import USER, ThrowawayRegistry, free_loopback_port
@@ -38,6 +42,42 @@ from tests.harness.registry import USER, ThrowawayRegistry, free_loopback_port
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 OLD, NEW = "1.0", "1.1"
+# The last commit whose stacks role updated containers in place (before the proxy).
+BASELINE = "7e2b53c"
+BASELINE_PATHS = [
+    "ansible.cfg",
+    "inventory",
+    "playbooks",
+    "roles",
+    "compose",
+    "apps/student_age/data",
+]
+
+# What each HTTP stack publishes (its stacks role port variables) and the URLs the loop asks,
+# as (port variable, path); the course apps each stack needs from the images role.
+STACKS: dict[str, dict[str, Any]] = {
+    "frontend_backend": {
+        "ports": ["stacks_frontend_port", "stacks_backend_port"],
+        "urls": [("stacks_frontend_port", "/"), ("stacks_backend_port", "/")],
+        "apps": ["frontend", "backend"],
+    },
+    "student_list": {
+        "ports": ["stacks_student_age_port", "stacks_student_website_port"],
+        "urls": [("stacks_student_website_port", "/"), ("stacks_student_age_port", "/healthcheck")],
+        "apps": ["student_age", "student_website"],
+    },
+    "website": {
+        "ports": ["stacks_website_port"],
+        "urls": [("stacks_website_port", "/healthcheck")],
+        "apps": ["website"],
+    },
+    "simple_api": {
+        "ports": ["stacks_simple_api_port"],
+        "urls": [("stacks_simple_api_port", "/health")],
+        "apps": ["simple-api"],
+    },
+}
+METHODS = ("stacks role (proxy)", f"stacks role @{BASELINE}", "compose up -d")
 
 
 @dataclass
@@ -58,29 +98,36 @@ class LoopStats:
 
 
 @contextmanager
-def request_loop(url: str, interval: float, limit: float) -> Iterator[LoopStats]:
-    """GET url every `interval` seconds until the block ends (at most `limit` seconds)."""
+def request_loop(
+    urls: Sequence[str], interval: float, minimum: int, limit: float
+) -> Iterator[LoopStats]:
+    """GET the urls in turn every `interval` seconds while the block runs, and on until at
+    least `minimum` requests were sent; never longer than `limit` seconds in all."""
     stats = LoopStats()
-    stop = threading.Event()
+    block_done = threading.Event()
     session = requests.Session()
 
     def run() -> None:
         deadline = time.monotonic() + limit
-        while not stop.is_set() and time.monotonic() < deadline:
+        for url in itertools.cycle(urls):
+            if time.monotonic() > deadline or (
+                block_done.is_set() and len(stats.samples) >= minimum
+            ):
+                return
             try:
                 ok = session.get(url, timeout=2).status_code == 200
             except requests.RequestException:
                 ok = False
             stats.samples.append((time.monotonic(), ok))
-            stop.wait(interval)
+            time.sleep(interval)
 
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
     try:
         yield stats
     finally:
-        stop.set()
-        worker.join(timeout=10)
+        block_done.set()
+        worker.join(timeout=limit + 10)
         session.close()
 
 
@@ -88,67 +135,82 @@ def _run(command: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[s
     result = subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)
     if result.returncode != 0:
         raise RuntimeError(
-            f"{' '.join(command[:3])} ... failed: {result.stdout[-2000:]}{result.stderr[-1000:]}"
+            f"{' '.join(command[:3])} ... failed: {result.stdout[-3000:]}{result.stderr[-1000:]}"
         )
     return result
 
 
+def _playbook(checkout: Path, playbook: str, extra: dict[str, Any]) -> None:
+    env = {**os.environ, "ANSIBLE_CONFIG": str(checkout / "ansible.cfg")}
+    _run(
+        [str(BIN / "ansible-playbook"), playbook, "-e", json.dumps(extra)],
+        cwd=checkout,
+        env=env,
+        timeout=1800,
+    )
+
+
+def baseline_checkout(into: Path) -> Path:
+    """The repository files the baseline role needs, as they were at BASELINE."""
+    archive = into.with_suffix(".tar")
+    _run(["git", "-C", str(REPO_ROOT), "archive", "-o", str(archive), BASELINE, *BASELINE_PATHS])
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
 @dataclass
 class Copy:
-    """One deployment of frontend_backend by the stacks role."""
+    """One deployment of one stack by one checkout's stacks role."""
 
-    name: str
+    stack: str
     registry: str
     root: Path
+    checkout: Path
     prefix: str = field(default_factory=lambda: f"labdock-bench-{secrets.token_hex(3)}-")
-    ports: dict[str, int] = field(
-        default_factory=lambda: {
-            "stacks_frontend_port": free_loopback_port(),
-            "stacks_backend_port": free_loopback_port(),
-        }
-    )
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.ports = {name: free_loopback_port() for name in STACKS[self.stack]["ports"]}
 
     @property
     def folder(self) -> Path:
-        return self.root / "frontend_backend"
+        return self.root / self.stack
 
     @property
-    def frontend_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['stacks_frontend_port']}/"
+    def urls(self) -> list[str]:
+        return [
+            f"http://127.0.0.1:{self.ports[port]}{path}"
+            for port, path in STACKS[self.stack]["urls"]
+        ]
 
     def deploy(self, version: str) -> None:
-        extra = {
-            "stacks_enabled": ["frontend_backend"],
-            "stacks_registry": self.registry,
-            "stacks_project_prefix": self.prefix,
-            "stacks_deploy_root": str(self.root),
-            "stacks_secrets_dir": str(self.root / "secrets"),
-            "stacks_bind_address": "127.0.0.1",
-            "stacks_image_version": version,
-            **self.ports,
-        }
-        env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")}
-        _run(
-            [str(BIN / "ansible-playbook"), "playbooks/stacks.yml", "-e", json.dumps(extra)],
-            cwd=REPO_ROOT,
-            env=env,
-            timeout=900,
+        _playbook(
+            self.checkout,
+            "playbooks/stacks.yml",
+            {
+                "stacks_enabled": [self.stack],
+                "stacks_registry": self.registry,
+                "stacks_project_prefix": self.prefix,
+                "stacks_deploy_root": str(self.root),
+                "stacks_secrets_dir": str(self.root / "secrets"),
+                "stacks_bind_address": "127.0.0.1",
+                "stacks_image_version": version,
+                **self.ports,
+            },
         )
 
     def compose_up_new(self, version: str) -> None:
         """What a person does by hand: point .env at the new tags, `docker compose up -d`."""
         env_file = self.folder / ".env"
         lines = env_file.read_text(encoding="utf-8").splitlines()
-        env_file.write_text(
-            "\n".join(
-                f"{line.split('=', 1)[0]}={version}"
-                if line.split("=", 1)[0].endswith("_TAG")
-                else line
-                for line in lines
-            )
-            + "\n",
-            encoding="utf-8",
-        )
+        new = [
+            f"{line.split('=', 1)[0]}={version}"
+            if line.split("=", 1)[0].endswith("_TAG") and not line.startswith("POSTGRES")
+            else line
+            for line in lines
+        ]
+        env_file.write_text("\n".join(new) + "\n", encoding="utf-8")
         _run(["docker", "compose", "up", "-d"], cwd=self.folder, timeout=300)
 
     def remove(self) -> None:
@@ -161,30 +223,27 @@ class Copy:
             )
 
 
-def _publish(client: docker.DockerClient, lab: ThrowawayRegistry, sources: dict[str, str]) -> None:
-    """Push each source image as <name>:1.0 and a label-only variant as <name>:1.1."""
+def _publish_new_versions(
+    client: docker.DockerClient, lab: ThrowawayRegistry, apps: Sequence[str]
+) -> None:
+    """Push each app's 1.0 again as 1.1 with one more label: a new digest, the same app."""
     auth = {"username": USER, "password": lab.settings.password}
-    for name, source in sources.items():
+    for name in apps:
         repository = f"{lab.address}/{name}"
-        client.images.get(source).tag(repository, OLD)
         build_from_dockerfile(
             client,
             f"FROM {repository}:{OLD}\nLABEL labdock.bench.version={NEW}\n",
             f"{repository}:{NEW}",
         )
-        for tag in (OLD, NEW):
-            client.images.push(repository, tag=tag, auth_config=auth)
+        client.images.push(repository, tag=NEW, auth_config=auth)
 
 
-def _measure(
-    copy: Copy, rollout: Callable[[], None], interval: float, limit: float
-) -> dict[str, Any]:
-    with request_loop(copy.frontend_url, interval, limit) as stats:
-        time.sleep(2)  # a steady baseline before the rollout starts
+def _measure(copy: Copy, rollout: Callable[[], None], args: argparse.Namespace) -> dict[str, Any]:
+    with request_loop(copy.urls, args.interval, args.requests, args.limit) as stats:
+        time.sleep(1)  # a steady baseline before the rollout starts
         started = time.monotonic()
         rollout()
         duration = time.monotonic() - started
-        time.sleep(2)
     return {
         "requests": len(stats.samples),
         "failed": stats.failed,
@@ -193,47 +252,74 @@ def _measure(
     }
 
 
+def _one_stack(
+    stack: str, lab: ThrowawayRegistry, workdir: Path, baseline: Path, args: argparse.Namespace
+) -> dict[str, dict[str, Any]]:
+    copies = {
+        METHODS[0]: Copy(stack, lab.address, workdir / "proxy", REPO_ROOT),
+        METHODS[1]: Copy(stack, lab.address, workdir / "baseline-role", baseline),
+        METHODS[2]: Copy(stack, lab.address, workdir / "compose", baseline),
+    }
+    results = {}
+    for method, copy in copies.items():
+        if method not in args.methods:
+            continue
+        try:
+            copy.deploy(OLD)
+            if method == METHODS[2]:
+                results[method] = _measure(copy, lambda c=copy: c.compose_up_new(NEW), args)
+            else:
+                results[method] = _measure(copy, lambda c=copy: c.deploy(NEW), args)
+        finally:
+            copy.remove()
+    return results
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench rollout", description=__doc__)
-    parser.add_argument("--frontend-image", default="localhost:5000/frontend:1.0")
-    parser.add_argument("--backend-image", default="localhost:5000/backend:1.0")
-    parser.add_argument("--interval", type=float, default=0.05, help="seconds between requests")
+    parser.add_argument("--stacks", nargs="+", choices=list(STACKS), default=list(STACKS))
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--interval", type=float, default=0.02, help="seconds between requests")
+    parser.add_argument("--requests", type=int, default=500, help="at least this many per loop")
     parser.add_argument("--limit", type=float, default=600, help="upper bound of each loop (s)")
     args = parser.parse_args(argv)
+    apps = [app for stack in args.stacks for app in STACKS[stack]["apps"]]
 
+    results: dict[str, dict[str, dict[str, Any]]] = {}
     with (
         contextlib.closing(docker.from_env()) as client,
         tempfile.TemporaryDirectory(prefix="labdock-bench-") as workdir,
         ThrowawayRegistry(Path(workdir) / "registry", project_prefix="labdock-bench") as lab,
     ):
-        copies = [
-            Copy(name, lab.address, Path(workdir) / name)
-            for name in ("stacks role", "compose up -d")
-        ]
         try:
-            _run(
-                ["docker", "login", lab.address, "-u", USER, "--password-stdin"],
-                input=lab.settings.password,
+            baseline = baseline_checkout(Path(workdir) / "baseline")
+            all_apps = {app["name"]: app for app in _course_apps()}
+            _playbook(
+                REPO_ROOT,
+                "playbooks/images.yml",
+                {
+                    **lab.images_play_vars(Path(workdir)),
+                    "images_apps": [all_apps[name] for name in apps],
+                },
             )
-            _publish(client, lab, {"frontend": args.frontend_image, "backend": args.backend_image})
-            for copy in copies:
-                copy.deploy(OLD)
-            role, plain = copies
-            results = {
-                role.name: _measure(role, lambda: role.deploy(NEW), args.interval, args.limit),
-                plain.name: _measure(
-                    plain, lambda: plain.compose_up_new(NEW), args.interval, args.limit
-                ),
-            }
+            _publish_new_versions(client, lab, apps)
+            for stack in args.stacks:
+                results[stack] = _one_stack(stack, lab, Path(workdir) / stack, baseline, args)
         finally:
-            for copy in copies:
-                copy.remove()
             untag_under(client, lab.address)
-    print(f"frontend_backend rollout {OLD} -> {NEW}, one GET every {args.interval}s on loopback")
-    print(f"{'method':<16}{'requests':>10}{'failed':>8}{'longest gap (s)':>17}{'rollout (s)':>13}")
-    for name, figures in results.items():
-        print(
-            f"{name:<16}{figures['requests']:>10}{figures['failed']:>8}"
-            f"{figures['longest_gap_s']:>17}{figures['rollout_s']:>13}"
-        )
+    print(f"rollout {OLD} -> {NEW} of each HTTP stack, one GET every {args.interval}s on loopback")
+    header = f"{'stack':<18}{'method':<26}{'requests':>9}{'failed':>8}{'longest gap (s)':>17}"
+    print(header + f"{'rollout (s)':>13}")
+    for stack, by_method in results.items():
+        for method, figures in by_method.items():
+            print(
+                f"{stack:<18}{method:<26}{figures['requests']:>9}{figures['failed']:>8}"
+                f"{figures['longest_gap_s']:>17}{figures['rollout_s']:>13}"
+            )
     return 0
+
+
+def _course_apps() -> list[dict[str, Any]]:
+    """The images role's app list (its defaults), to build only what the stacks need."""
+    defaults = yaml.safe_load((REPO_ROOT / "roles/images/defaults/main.yml").read_text())
+    return defaults["images_apps"]

@@ -72,33 +72,70 @@ def running_digests(client: docker.DockerClient, lab: Lab) -> list[str]:
     return [d.split("@", 1)[1] for d in image.attrs["RepoDigests"]]
 
 
-@pytest.fixture
-def repush_frontend(lab: Lab, docker_client: docker.DockerClient) -> Iterator:
+class Repush:
     """Re-push frontend:1.0 in the test registry with other content (the tag moves, as a
-    teacher's `docker push` would move it); put the original back afterwards."""
-    repository = f"{lab.registry.address}/frontend"
-    original = docker_client.images.get(f"{repository}:1.0")
-    (pinned,) = [d for d in original.attrs["RepoDigests"] if d.startswith(f"{repository}@")]
-    auth = {"username": USER, "password": lab.registry.password}
-    pushed: list[str] = []
+    teacher's `docker push` would move it), and put the original back."""
 
-    def repush(dockerfile_tail: str) -> None:
-        tag = f"{repository}:1.0"
-        build_from_dockerfile(docker_client, f"FROM {pinned}\n{dockerfile_tail}\n", tag)
-        docker_client.images.push(repository, tag="1.0", auth_config=auth)
-        pushed.append(docker_client.images.get(tag).id)
+    def __init__(self, lab: Lab, client: docker.DockerClient) -> None:
+        self.client = client
+        self.repository = f"{lab.registry.address}/frontend"
+        self.auth = {"username": USER, "password": lab.registry.password}
+        self.original = client.images.get(f"{self.repository}:1.0")
+        (self.pinned,) = [
+            d for d in self.original.attrs["RepoDigests"] if d.startswith(f"{self.repository}@")
+        ]
+        self.pushed: list[str] = []
 
+    def __call__(self, dockerfile_tail: str) -> None:
+        tag = f"{self.repository}:1.0"
+        build_from_dockerfile(self.client, f"FROM {self.pinned}\n{dockerfile_tail}\n", tag)
+        self.client.images.push(self.repository, tag="1.0", auth_config=self.auth)
+        self.pushed.append(self.client.images.get(tag).id)
+
+    def restore(self) -> None:
+        self.original.tag(self.repository, "1.0")
+        self.client.images.push(self.repository, tag="1.0", auth_config=self.auth)
+
+
+@pytest.fixture
+def repush_frontend(lab: Lab, docker_client: docker.DockerClient) -> Iterator[Repush]:
+    repush = Repush(lab, docker_client)
     try:
         yield repush
     finally:
-        original.tag(repository, "1.0")
-        docker_client.images.push(repository, tag="1.0", auth_config=auth)
-        for image_id in pushed:
+        repush.restore()
+        for image_id in repush.pushed:
             docker_client.images.remove(image_id, force=True)
 
 
+def test_good_repush_rolls_out_without_a_failed_request(
+    lab: Lab, docker_client: docker.DockerClient, repush_frontend: Repush
+) -> None:
+    before = recorded(lab, "FRONTEND_IMAGE")
+    repush_frontend("LABEL org.labdock.test=good")
+    with Poller(lab.url("frontend")) as frontend, Poller(lab.url("backend")) as backend:
+        result = lab.deploy(stacks_enabled=["frontend_backend"])
+    assert result.returncode == 0, result.stdout[-4000:]
+    # Blue/green behind the proxy: the new version started beside the old one.
+    assert "Ensure the new version runs beside the serving one" in result.stdout
+    after = recorded(lab, "FRONTEND_IMAGE")
+    assert after != before and after.split("@", 1)[1] in running_digests(docker_client, lab)
+    for poller in (frontend, backend):
+        assert poller.answers and set(poller.answers) == {200}, poller.answers
+    verify = lab.labdock("verify", "frontend_backend", "--project-prefix", lab.prefix)
+    assert verify.returncode == 0, verify.stdout[-3000:]
+
+    # Back to the original 1.0: the same way, for the next tests.
+    repush_frontend.restore()
+    with Poller(lab.url("frontend")) as frontend:
+        result = lab.deploy(stacks_enabled=["frontend_backend"])
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert recorded(lab, "FRONTEND_IMAGE") == before
+    assert frontend.answers and set(frontend.answers) == {200}, frontend.answers
+
+
 def test_broken_repush_never_replaces_the_serving_digest(
-    lab: Lab, docker_client: docker.DockerClient, repush_frontend
+    lab: Lab, docker_client: docker.DockerClient, repush_frontend: Repush
 ) -> None:
     before = recorded(lab, "FRONTEND_IMAGE")
     # The same tag, now an image whose app never listens: its health check can only fail.
@@ -127,7 +164,7 @@ def test_broken_repush_never_replaces_the_serving_digest(
 
 
 def test_failed_update_after_a_healthy_candidate_restores_the_exact_digests(
-    lab: Lab, docker_client: docker.DockerClient, repush_frontend
+    lab: Lab, docker_client: docker.DockerClient, repush_frontend: Repush
 ) -> None:
     before = recorded(lab, "FRONTEND_IMAGE")
     # A good new content under the same tag: the candidate is healthy. The real update then
