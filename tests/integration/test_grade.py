@@ -20,11 +20,12 @@ import pytest
 from labdock.grade.sandbox import RUN_LABEL
 from tests.conftest import LABDOCK
 from tests.harness import grading
+from tests.harness.course_image import course_image
 from tests.harness.registry import ThrowawayRegistry
 
 pytestmark = pytest.mark.integration
 
-GRIDS = ("001",)
+GRIDS = ("001", "000")
 STUDENTS = [(grid, folder.name) for grid in GRIDS for folder in grading.prepared(grid)]
 
 
@@ -36,47 +37,68 @@ def class_run(
 ) -> Iterator[dict[str, Any]]:
     """Every prepared submission of each grid handed in and pushed, then graded in one
     `labdock grade` per grid (several at a time); the parsed JSON, CSV and feedback files."""
-    runs: dict[str, Any] = {}
-    for grid_name in GRIDS:
-        work = tmp_path_factory.mktemp(f"grade-{grid_name}")
-        contexts = grading.pushed_contexts(grading.grid(grid_name))
-        folders = []
-        for source in grading.prepared(grid_name):
-            folder = grading.hand_in(source, work / "class")
-            push = grading.expected(source).get("push") or {}
-            grading.push_images(docker_client, registry, folder, push, contexts)
-            folders.append(folder)
-        csv_path = work / "class.csv"
-        feedback = work / "feedback"
-        result = subprocess.run(
-            [
-                str(LABDOCK),
-                "grade",
-                grid_name,
-                *map(str, folders),
-                "--jobs",
-                "4",
-                "--json",
-                "--csv",
-                str(csv_path),
-                "--feedback-dir",
-                str(feedback),
-            ],
-            env=registry.cli_env(),
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-        assert result.returncode in (0, 1), result.stderr
-        document = json.loads(result.stdout)
-        runs[grid_name] = {
-            "document": document,
-            "students": {s["student"]: s for s in document["students"]},
-            "csv": list(csv.DictReader(csv_path.open(encoding="utf-8"))),
-            "feedback": feedback,
-        }
-    yield runs
+    # 000's Flask apps build FROM the lab's course image (packages preinstalled: offline).
+    # Both grids are graded at the same time: most of a grade is waiting on containers.
+    with course_image(docker_client):
+        started = [
+            _start_grading(grid_name, registry, docker_client, tmp_path_factory)
+            for grid_name in GRIDS
+        ]
+        yield {grid_name: _graded(*run) for grid_name, run in zip(GRIDS, started, strict=True)}
+
+
+def _start_grading(
+    grid_name: str,
+    registry: ThrowawayRegistry,
+    docker_client: docker.DockerClient,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.Popen[str], Path, Path]:
+    work = tmp_path_factory.mktemp(f"grade-{grid_name}")
+    contexts = grading.pushed_contexts(grading.grid(grid_name))
+    folders = []
+    for source in grading.prepared(grid_name):
+        folder = grading.hand_in(source, work / "class")
+        push = grading.expected(source).get("push") or {}
+        grading.push_images(docker_client, registry, folder, push, contexts)
+        folders.append(folder)
+    csv_path = work / "class.csv"
+    feedback = work / "feedback"
+    process = subprocess.Popen(
+        [
+            str(LABDOCK),
+            "grade",
+            grid_name,
+            *map(str, folders),
+            "--jobs",
+            "4",
+            "--json",
+            "--csv",
+            str(csv_path),
+            "--feedback-dir",
+            str(feedback),
+        ],
+        env=registry.cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return process, csv_path, feedback
+
+
+def _graded(process: subprocess.Popen[str], csv_path: Path, feedback: Path) -> dict[str, Any]:
+    try:
+        stdout, stderr = process.communicate(timeout=900)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode in (0, 1), stderr
+    document = json.loads(stdout)
+    return {
+        "document": document,
+        "students": {s["student"]: s for s in document["students"]},
+        "csv": list(csv.DictReader(csv_path.open(encoding="utf-8"))),
+        "feedback": feedback,
+    }
 
 
 @pytest.mark.parametrize(("grid_name", "student"), STUDENTS)

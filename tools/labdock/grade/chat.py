@@ -9,8 +9,7 @@ that worked (an interactive terminal does not depend on the network, for instanc
 from __future__ import annotations
 
 import copy
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,9 @@ from typing import Any
 import docker.errors
 from docker.models.containers import Container
 
-from labdock.grade.context import Context, Outcome
+from labdock.grade.context import Context, Outcome, poll
 from labdock.grade.sandbox import ComposeError
 
-POLL_SECONDS = 0.25
 SIDES = ("server", "client")
 
 
@@ -162,7 +160,7 @@ def _say_hello(typed_on: Container, reader: Container, timeout: float) -> Outcom
 
     # No need to wait for a prompt first: the terminal keeps what is typed until the program
     # reads it (and the engine's log holds a prompt back until its line ends anyway).
-    line = _wait(arrived, timeout)
+    line = poll(arrived, timeout)
     if line is None and not _running(typed_on):
         return (
             False,
@@ -190,7 +188,7 @@ def _bye(client: Container, server: Container, timeout: float) -> Outcome:
         # A restart policy brings it back: a new start time still means it ended.
         return not state["Running"] or state["StartedAt"] != before[container.id]
 
-    _wait(lambda: ended(client) and ended(server), timeout)
+    poll(lambda: ended(client) and ended(server), timeout)
     still = [_service(c) for c in (client, server) if not ended(c)]
     if still:
         return (
@@ -238,12 +236,3 @@ def _line_with(text: str, needle: str) -> str | None:
         if needle in line:
             return line.strip()[:160]
     return None
-
-
-def _wait(condition: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(POLL_SECONDS)
