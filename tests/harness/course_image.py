@@ -35,10 +35,9 @@ def course_image(client: docker.DockerClient) -> Iterator[str]:
         context = Path(tmp)
         shutil.copyfile(RECIPE, context / "Dockerfile")
         shutil.copyfile(REQUIREMENTS, context / "requirements.txt")
+        download = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:"]
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:"]
-            + ["-r", str(REQUIREMENTS), "-d", str(context / "wheels")],
-            check=True,
+            [*download, "-r", str(REQUIREMENTS), "-d", str(context / "wheels")], check=True
         )
         client.images.build(path=str(context), tag=TAG, rm=True, pull=False)
     try:
