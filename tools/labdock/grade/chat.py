@@ -58,8 +58,10 @@ def _run(ctx: Context, params: Mapping[str, Any]) -> ChatRun:
     for name, service in model["services"].items():
         if not service.get("build"):
             continue
-        context = Path(service["build"]["context"]).resolve().relative_to(ctx.root.resolve())
-        outcome = ctx.build(str(context), compose_relative)
+        context = Path(service["build"]["context"]).resolve()
+        if not context.is_relative_to(ctx.root.resolve()):
+            return ChatRun.failed(f"{name} builds from {context}, outside the submission")
+        outcome = ctx.build(str(context.relative_to(ctx.root.resolve())), compose_relative)
         if outcome.tag is None:
             if name in services.values():
                 return ChatRun.failed(f"{outcome.error}; nothing to start")
