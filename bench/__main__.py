@@ -8,10 +8,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import catalog, images, maintenance, recovery, rollout, room
+from bench import catalog, grade, images, maintenance, recovery, rollout, room
 
 BENCHMARKS: dict[str, Callable[[Sequence[str]], int]] = {
     "catalog": catalog.main,
+    "grade": grade.main,
     "images": images.main,
     "recovery": recovery.main,
     "maintenance": maintenance.main,

@@ -4,8 +4,10 @@ submission's context and its parameters and answers (passed, one line of evidenc
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 import subprocess
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,10 @@ from typing import Any
 import yaml
 
 from labdock.errors import RegistryError, RegistryNotFound
-from labdock.grade import chat
-from labdock.grade.context import Context, Outcome
+from labdock.grade import apps, chat
+from labdock.grade.context import Context, Outcome, poll
 from labdock.registry import DOCKER_MANIFEST, MANIFEST_TYPES, OCI_MANIFEST
+from labdock.stackcheck.inspection import WRAPPERS
 
 Check = Callable[[Context, Mapping[str, Any]], Outcome]
 # A version tag: 1, 1.0, v2.3.1, 1.0-rc1 (not `latest`, not a bare word).
@@ -173,7 +176,136 @@ def chat_bye(ctx: Context, params: Mapping[str, Any]) -> Outcome:
     return chat.chat_run(ctx, params).bye
 
 
+# -- single-image HTTP apps (TP 000) ---------------------------------------------------------
+
+
+def image_builds(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    built = ctx.build(params["context"])
+    if built.tag is None:
+        return False, str(built.error)
+    image = ctx.sandbox.client.images.get(built.tag)
+    return True, f"{params['context']}/ builds ({image.attrs['Size'] / 1e6:.0f} MB)"
+
+
+def http_json(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """GET path answers 200 with JSON; with `carries: <app>`, that JSON holds what the other
+    app's own GET path answers."""
+    runs, container = apps.container_of(ctx, params)
+    if isinstance(container, str):
+        return False, container
+    reply = runs.get(params["app"], params["path"], params["port"])
+    body = reply.json()
+    if reply.status != 200 or body is None:
+        return False, f"GET {params['path']}: {reply.describe()}"
+    other = params.get("carries")
+    if other:
+        if isinstance(runs.containers[other], str):
+            return False, f"GET {params['path']} is JSON, but {other} is not running to carry"
+        carried = runs.get(other, params["path"], params["port"]).json()
+        if carried is None or not _holds(body, carried):
+            return (
+                False,
+                f"GET {params['path']} does not carry {other}'s answer: {reply.describe()}",
+            )
+    return True, f"GET {params['path']}: {reply.describe()}"
+
+
+def http_ok(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    runs, container = apps.container_of(ctx, params)
+    if isinstance(container, str):
+        return False, container
+    reply = runs.get(params["app"], params["path"], params["port"])
+    return reply.status == 200, f"GET {params['path']}: {reply.describe()}"
+
+
+def image_healthcheck(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    built = ctx.build(params["context"])
+    if built.tag is None:
+        return False, str(built.error)
+    test = (ctx.sandbox.client.images.get(built.tag).attrs["Config"].get("Healthcheck") or {}).get(
+        "Test"
+    ) or []
+    shown = " ".join(test[1:])[:160] if test else ""
+    if not test or test[0] == "NONE":
+        return False, "the image has no HEALTHCHECK"
+    if params["path"] not in shown:
+        return False, f"HEALTHCHECK does not call {params['path']}: {shown}"
+    return True, f"HEALTHCHECK {shown}"
+
+
+def app_pid1(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """PID 1 of the app's container is the app, not a shell or another wrapper."""
+    _, container = apps.container_of(ctx, params)
+    if isinstance(container, str):
+        return False, container
+    container.reload()
+    pid = str(container.attrs["State"]["Pid"])
+    # `top` reads the host's process table: nothing is needed inside the student's image.
+    listing = container.top()
+    column = listing["Titles"].index("PID")
+    command = next((row[-1] for row in listing["Processes"] if row[column] == pid), None)
+    if command is None:
+        return False, "the container is not running"
+    program = posixpath.basename(command.split()[0])
+    if program in WRAPPERS:
+        return False, f"PID 1 is {program}, not the app: {command[:120]}"
+    return True, f"PID 1: {command[:120]}"
+
+
+def crash_recovers(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """GET the crash path; Docker must restart the container by itself, then the health path
+    answers 200 again and, if the image has a HEALTHCHECK, the container turns healthy."""
+    runs, container = apps.container_of(ctx, params)
+    if isinstance(container, str):
+        return False, container
+    container.reload()
+    before = (container.attrs["RestartCount"], container.attrs["State"]["StartedAt"])
+    started = time.monotonic()
+    runs.get(params["app"], params["crash_path"], params["port"])
+    timeout = float(params.get("timeout", 60))
+
+    def restarted() -> bool:
+        container.reload()
+        now = (container.attrs["RestartCount"], container.attrs["State"]["StartedAt"])
+        return now != before and container.attrs["State"]["Status"] == "running"
+
+    if not poll(restarted, timeout, 0.5):
+        return False, f"GET {params['crash_path']}: the app did not end, nothing restarted"
+    restart_s = time.monotonic() - started
+
+    def answers() -> bool:
+        return runs.get(params["app"], params["path"], params["port"], 2).status == 200
+
+    if not poll(answers, timeout, 0.5):
+        return False, f"restarted after {restart_s:.0f}s; GET {params['path']} never 200 again"
+    if (container.attrs["State"].get("Health") or None) is not None:
+
+        def healthy() -> bool:
+            container.reload()
+            return container.attrs["State"]["Health"]["Status"] == "healthy"
+
+        if not poll(healthy, timeout, 0.5):
+            return False, f"restarted after {restart_s:.0f}s; not healthy within {timeout:.0f}s"
+        return (
+            True,
+            f"restarted after {restart_s:.0f}s, healthy after {time.monotonic() - started:.0f}s",
+        )
+    return True, f"restarted after {restart_s:.0f}s, GET {params['path']} 200 (no HEALTHCHECK)"
+
+
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _holds(haystack: Any, needle: Any) -> bool:
+    """`needle` is `haystack` or sits somewhere inside it (the frontend may wrap the
+    backend's answer in a key of its own)."""
+    if haystack == needle:
+        return True
+    if isinstance(haystack, dict):
+        return any(_holds(value, needle) for value in haystack.values())
+    if isinstance(haystack, list):
+        return any(_holds(value, needle) for value in haystack)
+    return False
 
 
 def _compose_services(path: Path) -> dict[str, Any]:
@@ -290,5 +422,11 @@ CHECKS: dict[str, Check] = {
         chat_terminal,
         chat_hello,
         chat_bye,
+        image_builds,
+        http_json,
+        http_ok,
+        image_healthcheck,
+        app_pid1,
+        crash_recovers,
     )
 }

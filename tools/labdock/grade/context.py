@@ -3,6 +3,7 @@ checks share (the compose model, built images, the chat run), each computed once
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,17 @@ class Context:
             return Built(tag, None)
 
         return self.once(f"build:{context}", run)
+
+
+def poll(condition: Callable[[], T], timeout: float, interval: float = 0.25) -> T:
+    """Call `condition` until it returns something truthy or `timeout` seconds passed; its
+    last value either way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
 
 
 def _api_reason(exc: Exception) -> str:

@@ -12,8 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import docker
-import docker.errors
-import requests
 
 from labdock.config import Settings
 from labdock.errors import LabdockError
@@ -113,11 +111,13 @@ def grade_submission(
 def _score(ctx: Context, criterion: Criterion) -> tuple[bool, str]:
     try:
         return CHECKS[criterion.check](ctx, criterion.params)
-    except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
-        return False, f"could not check: {type(exc).__name__}: {str(exc)[:200]}"
     except (KeyError, TypeError) as exc:
         # A grid whose parameters do not fit its check: the teacher's file, named here.
         return False, f"grid error in {criterion.id}: parameter {exc} missing or wrong"
+    except Exception as exc:
+        # Whatever a submission makes go wrong (the engine refused it, a file is unreadable)
+        # costs this criterion only; the class goes on.
+        return False, f"could not check: {type(exc).__name__}: {str(exc)[:200]}"
 
 
 def grade_class(

@@ -1,0 +1,29 @@
+import logging
+import os
+
+from flask import Flask, jsonify
+
+app = Flask(__name__)
+
+
+@app.route("/")
+def index():
+    return jsonify(service="backend", message="Hello from the backend")
+
+
+@app.route("/healthcheck")
+def healthcheck():
+    return jsonify(status="ok")
+
+
+@app.route("/traceback")
+def traceback():
+    try:
+        raise RuntimeError("traceback requested")
+    except RuntimeError:
+        logging.exception("crashing on purpose")
+        os._exit(1)
+
+
+if __name__ == "__main__":
+    app.run(host="0.0.0.0", port=5000)

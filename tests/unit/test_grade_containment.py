@@ -1,0 +1,78 @@
+"""What containment does to a student's compose model before anything runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from labdock.grade.containment import Limits, contain
+
+LABELS = {"labdock.grade.run": "r1"}
+
+
+def _model(root: Path, **service: object) -> dict[str, object]:
+    return {"name": "student", "services": {"app": {"image": "x", **service}}}
+
+
+def test_escapes_are_removed_and_named(tmp_path: Path) -> None:
+    model = _model(
+        tmp_path,
+        privileged=True,
+        cap_add=["SYS_ADMIN"],
+        devices=[{"source": "/dev/kmsg", "target": "/dev/kmsg"}],
+        pid="host",
+        network_mode="host",
+        volumes=[
+            {"type": "bind", "source": "/", "target": "/host"},
+            {"type": "bind", "source": str(tmp_path / "data"), "target": "/data"},
+            {"type": "volume", "source": "cache", "target": "/cache"},
+        ],
+        ports=[{"target": 5000, "published": "5000"}],
+        container_name="fixed",
+    )
+    contained, notes = contain(model, tmp_path, LABELS, Limits())
+    app = contained["services"]["app"]
+    for key in ("privileged", "cap_add", "devices", "pid", "network_mode", "ports"):
+        assert key not in app, key
+    assert "container_name" not in app
+    assert [v["target"] for v in app["volumes"]] == ["/data", "/cache"]
+    joined = "; ".join(notes)
+    for word in ("privileged", "cap_add", "devices", "pid", "network_mode host", "/ outside"):
+        assert word in joined, word
+    assert "name" not in contained
+
+
+def test_limits_labels_and_private_networks_are_added(tmp_path: Path) -> None:
+    model = _model(tmp_path, cpus=8)
+    model["networks"] = {"front": {"external": True, "name": "host"}}
+    model["volumes"] = {"data": {"driver_opts": {"type": "none", "o": "bind", "device": "/etc"}}}
+    contained, notes = contain(model, tmp_path, LABELS, Limits(cpus=0.5, memory="64m", pids=32))
+    app = contained["services"]["app"]
+    assert app["cpus"] == 0.5
+    assert (app["mem_limit"], app["memswap_limit"], app["pids_limit"]) == ("64m", "64m", 32)
+    assert app["labels"]["labdock.grade.run"] == "r1"
+    assert app["security_opt"] == ["no-new-privileges:true"]
+    assert contained["networks"] == {
+        "front": {"internal": True, "labels": LABELS},
+        "default": {"internal": True, "labels": LABELS},
+    }
+    assert contained["volumes"] == {"data": {"labels": LABELS}}
+    assert any("external network" in n for n in notes)
+    assert any("driver_opts" in n for n in notes)
+
+
+def test_secret_files_outside_the_submission_are_dropped(tmp_path: Path) -> None:
+    model = _model(tmp_path, secrets=[{"source": "key"}, {"source": "mine"}])
+    model["secrets"] = {
+        "key": {"file": "/root/.ssh/id_rsa"},
+        "mine": {"file": str(tmp_path / "secret.txt")},
+    }
+    contained, notes = contain(model, tmp_path, LABELS, Limits())
+    assert set(contained["secrets"]) == {"mine"}
+    assert contained["services"]["app"]["secrets"] == [{"source": "mine"}]
+    assert any("secret key" in n for n in notes)
+
+
+def test_the_students_model_is_left_untouched(tmp_path: Path) -> None:
+    model = _model(tmp_path, privileged=True)
+    contain(model, tmp_path, LABELS, Limits())
+    assert model["services"]["app"]["privileged"] is True

@@ -1,0 +1,159 @@
+"""Single-image HTTP apps (TP 000 frontend + backend): each image built from its folder, run
+by us on a private internal network the way the course runs it (a restart policy, the
+backend reachable under a name of ours, the frontend told that name through env), and probed
+from a helper container on that network: the host never needs a published port.
+
+The backend's name is deliberately not `backend`: a frontend that hard-codes its address
+instead of reading the configuration cannot find it, and loses that point only."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import docker.errors
+from docker.models.containers import Container
+
+from labdock.grade.context import Context, Outcome
+from labdock.grade.sandbox import Sandbox
+
+POLL_SECONDS = 0.5
+# Run inside the probe container: GET a URL, print {"status", "body"} as JSON.
+_PROBE = """
+import json, sys, urllib.error, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])) as r:
+        print(json.dumps({"status": r.status, "body": r.read(65536).decode("utf-8", "replace")}))
+except urllib.error.HTTPError as e:
+    print(json.dumps({"status": e.code, "body": e.read(65536).decode("utf-8", "replace")}))
+except Exception as e:
+    print(json.dumps({"status": None, "body": f"{type(e).__name__}: {e}"}))
+"""
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int | None
+    body: str
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def describe(self) -> str:
+        shown = " ".join(self.body.split())[:120]
+        return f"HTTP {self.status}: {shown}" if self.status else shown
+
+
+@dataclass
+class RunningApps:
+    """The apps' containers (or why each is missing) and the probe beside them."""
+
+    containers: dict[str, Container | str]
+    probe: Container | None
+    aliases: dict[str, str]
+
+    def get(self, app: str, path: str, port: int, timeout: float = 5.0) -> Reply:
+        assert self.probe is not None
+        url = f"http://{self.aliases[app]}:{port}{path}"
+        code, out = self.probe.exec_run(["python3", "-c", _PROBE, url, str(timeout)])
+        try:
+            data = json.loads(out.decode(errors="replace").strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return Reply(None, f"probe failed (exit {code}): {out.decode(errors='replace')[:120]}")
+        return Reply(data["status"], data["body"])
+
+
+def running_apps(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
+    return ctx.once("apps", lambda: _start(ctx, params))
+
+
+def container_of(ctx: Context, params: Mapping[str, Any]) -> tuple[RunningApps, Container | str]:
+    apps = running_apps(ctx, params)
+    return apps, apps.containers[params["app"]]
+
+
+def _start(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
+    sandbox = ctx.sandbox
+    network = sandbox.client.networks.create(
+        f"{sandbox.project}_apps", internal=True, labels=dict(sandbox.labels)
+    )
+    aliases = {app: f"grade-{app}" for app in params["apps"]}
+    environment = {
+        key: value.format(**aliases) for key, value in (params.get("environment") or {}).items()
+    }
+    containers: dict[str, Container | str] = {}
+    for app, context in params["apps"].items():
+        built = ctx.build(context)
+        if built.tag is None:
+            containers[app] = built.error or "did not build"
+            continue
+        containers[app] = _run(sandbox, built.tag, network.name, aliases[app], environment)
+    probe = _run(
+        sandbox,
+        params["probe_image"],
+        network.name,
+        "grade-probe",
+        {},
+        command=["python3", "-c", "import time; time.sleep(86400)"],
+    )
+    apps = RunningApps(containers, probe if isinstance(probe, Container) else None, aliases)
+    deadline = time.monotonic() + sandbox.timeouts.step
+    for app, container in containers.items():
+        # Ready once anything answers (a status, even an error page) or the container stopped.
+        while isinstance(container, Container) and apps.probe is not None:
+            reply = apps.get(app, params["ready_path"], params["port"], timeout=2)
+            if reply.status is not None or time.monotonic() > deadline or not _running(container):
+                break
+            time.sleep(POLL_SECONDS)
+    return apps
+
+
+def _run(
+    sandbox: Sandbox,
+    image: str,
+    network: str,
+    alias: str,
+    environment: Mapping[str, str],
+    command: list[str] | None = None,
+) -> Container | str:
+    limits = sandbox.limits
+    try:
+        container = sandbox.client.containers.create(
+            image,
+            command=command,
+            name=f"{sandbox.project}-{alias}",
+            environment=dict(environment),
+            labels=dict(sandbox.labels),
+            network=network,
+            # The course runs these with a restart policy: /traceback's crash is Docker's to fix.
+            restart_policy={"Name": "always"},
+            nano_cpus=int(limits.cpus * 1e9),
+            mem_limit=limits.memory,
+            memswap_limit=limits.memory,
+            pids_limit=limits.pids,
+            security_opt=["no-new-privileges:true"],
+            log_config={"Type": "json-file", "Config": {"max-size": "1m", "max-file": "1"}},
+        )
+        # Aliases are per network: reconnect with ours (create() joins without one).
+        sandbox.client.networks.get(network).disconnect(container)
+        sandbox.client.networks.get(network).connect(container, aliases=[alias])
+        container.start()
+    except docker.errors.APIError as exc:
+        return f"could not start {image}: {exc.explanation or exc}"
+    return container
+
+
+def _running(container: Container) -> bool:
+    container.reload()
+    return container.attrs["State"]["Status"] == "running"
+
+
+def missing(container: Container | str) -> Outcome | None:
+    """The failure to report when the app has no container."""
+    return (False, container) if isinstance(container, str) else None
