@@ -8,9 +8,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import catalog, images, rollout
+from bench import auth, catalog, images, rollout
 
 BENCHMARKS: dict[str, Callable[[Sequence[str]], int]] = {
+    "auth": auth.main,
     "catalog": catalog.main,
     "images": images.main,
     "rollout": rollout.main,
