@@ -306,64 +306,32 @@ def test_skopeo_copies_and_inspects_with_a_students_account(
     registry: ThrowawayRegistry, tmp_path: Path, course_and_student_images: str
 ) -> None:
     creds = f"bob:{registry.account_password('bob')}"
-    tls = [
-        "--src-cert-dir",
-        str(registry.certs.ca_cert.parent),
-        "--dest-cert-dir",
-        str(registry.certs.ca_cert.parent),
-    ]
-    copied = subprocess.run(
-        [
-            "skopeo",
-            "copy",
-            *tls,
-            "--src-creds",
-            creds,
-            "--dest-creds",
-            creds,
-            f"docker://{registry.address}/{COURSE_REPOSITORY}:1.0",
-            f"docker://{registry.address}/bob/copied:1.0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    # A folder with the CA alone: skopeo would take the lab CA's key beside it for a client key.
+    cert_dir = tmp_path / "certs"
+    cert_dir.mkdir()
+    shutil.copyfile(registry.certs.ca_cert, cert_dir / "ca.crt")
+
+    def skopeo(verb: str, *references: str) -> subprocess.CompletedProcess[str]:
+        if verb == "copy":
+            options = ["--src-cert-dir", str(cert_dir), "--dest-cert-dir", str(cert_dir)]
+            options += ["--src-creds", creds, "--dest-creds", creds]
+        else:
+            options = ["--cert-dir", str(cert_dir), "--creds", creds]
+        urls = [f"docker://{registry.address}/{reference}" for reference in references]
+        return subprocess.run(
+            ["skopeo", verb, *options, *urls],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    copied = skopeo("copy", f"{COURSE_REPOSITORY}:1.0", "bob/copied:1.0")
     assert copied.returncode == 0, copied.stderr
-    inspected = subprocess.run(
-        [
-            "skopeo",
-            "inspect",
-            "--cert-dir",
-            str(registry.certs.ca_cert.parent),
-            "--creds",
-            creds,
-            f"docker://{registry.address}/bob/copied:1.0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    inspected = skopeo("inspect", "bob/copied:1.0")
     assert inspected.returncode == 0, inspected.stderr
     assert json.loads(inspected.stdout)["Digest"] == course_and_student_images
-    refused = subprocess.run(
-        [
-            "skopeo",
-            "copy",
-            *tls,
-            "--src-creds",
-            creds,
-            "--dest-creds",
-            creds,
-            f"docker://{registry.address}/bob/copied:1.0",
-            f"docker://{registry.address}/alice/from-bob:1.0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    refused = skopeo("copy", "bob/copied:1.0", "alice/from-bob:1.0")
     assert refused.returncode != 0
     assert re.search(r"denied|unauthorized", refused.stderr, re.IGNORECASE)
 
