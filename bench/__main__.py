@@ -8,9 +8,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import catalog, grade, images, maintenance, recovery, rollout, room
+from bench import auth, catalog, grade, images, maintenance, recovery, rollout, room
 
 BENCHMARKS: dict[str, Callable[[Sequence[str]], int]] = {
+    "auth": auth.main,
     "catalog": catalog.main,
     "grade": grade.main,
     "images": images.main,

@@ -1,7 +1,7 @@
 """How fast `labdock catalog` walks a big registry, against a plain sequential client.
 
-Starts its own throwaway registry (the same code as the test fixture), fills it with
-REPOS x TAGS tags by cross-repository mounts and manifest PUTs, then walks it twice:
+Starts its own throwaway registry (the registry role, as the test fixture, with htpasswd),
+fills it with REPOS x TAGS tags by cross-repository mounts and manifest PUTs, then walks it twice:
 - labdock: labdock.catalog.collect (one Session, connection pool, thread pool);
 - sequential: one request at a time, each `requests.get`/`requests.head` without a session,
   so each pays a new TCP connection and TLS handshake.
@@ -44,8 +44,13 @@ def main(argv: Sequence[str]) -> int:
 
     with tempfile.TemporaryDirectory(prefix="labdock-bench-") as workdir:
         started = time.perf_counter()
+        # htpasswd: the sequential baseline sends Basic credentials with each request, as a
+        # plain client of such a registry does (bench/auth compares tokens with htpasswd).
         with ThrowawayRegistry(
-            Path(workdir), project_prefix="labdock-bench", bcrypt_rounds=args.bcrypt_rounds
+            Path(workdir),
+            project_prefix="labdock-bench",
+            bcrypt_rounds=args.bcrypt_rounds,
+            auth="htpasswd",
         ) as lab:
             print(f"registry {lab.url} ({lab.image}) up in {time.perf_counter() - started:.1f}s")
             _fill(lab.settings, args.repos, args.tags, args.workers)

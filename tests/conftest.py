@@ -1,5 +1,5 @@
-"""Shared fixtures. Integration and end-to-end suites: a throwaway registry started from
-compose/registry/ and a way to run the real `labdock` console script against it. Unit
+"""Shared fixtures. Integration and end-to-end suites: a throwaway registry deployed by the
+registry role and a way to run the real `labdock` console script against it. Unit
 suites: a fake registry at the HTTP transport level."""
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from labdock.config import Settings
 from labdock.registry import RegistryClient
 from tests.harness.registry import ThrowawayRegistry
 
+# The students of the session registry (its role variable registry_students).
+CLASS = ("alice", "bob", "carol")
+
 LABDOCK = Path(sys.executable).parent / "labdock"
 
 RunLabdock = Callable[..., subprocess.CompletedProcess[str]]
@@ -37,8 +40,9 @@ def docker_client() -> Iterator[docker.DockerClient]:
 
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayRegistry]:
-    """One registry for the session: TLS with a throwaway CA, htpasswd auth, loopback port."""
-    with ThrowawayRegistry(tmp_path_factory.mktemp("registry")) as lab:
+    """One registry for the session, deployed by the registry role: TLS from its own lab CA,
+    token auth with a class of three students, loopback ports."""
+    with ThrowawayRegistry(tmp_path_factory.mktemp("registry"), students=CLASS) as lab:
         yield lab
 
 

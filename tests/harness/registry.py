@@ -174,6 +174,9 @@ class ThrowawayRegistry:
             "registry_token_port": self.token_port,
             "registry_bind_address": "127.0.0.1",
             "registry_ui_enabled": False,
+            # A throwaway's certificate lives a month (and the health tests count on it).
+            "registry_cert_valid_days": 30,
+            "registry_cert_renew_days": 7,
             "registry_auth": self.auth,
             "registry_students": self.students,
             "registry_htpasswd_bcrypt_cost": self.bcrypt_rounds,

@@ -34,6 +34,7 @@ SCOPES_PER_TOKEN = 50
 DEFAULT_EXPIRES_IN = 60
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _REPOSITORY_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags)/")
+_ACTION_WEIGHT = {"delete": 0, "push": 1, "*": 2, "pull": 3}
 _VERBS = {"pull": "pull from", "push": "push to", "delete": "delete from", "*": "administer"}
 
 
@@ -161,7 +162,8 @@ class TokenCache:
         for item in scope.split():
             resource_type, _, rest = item.partition(":")
             name, _, actions = rest.rpartition(":")
-            for action in actions.split(","):
+            # A push needs pull too: name the action the request is for, not its prerequisite.
+            for action in sorted(actions.split(","), key=lambda a: _ACTION_WEIGHT.get(a, 2)):
                 if action not in granted.get((resource_type, name), frozenset()):
                     if resource_type == "registry" and name == "catalog":
                         return f"user {user} may not list the registry's catalog"

@@ -43,6 +43,8 @@ class Settings:
     accounts_file: Path
     signing_key: Path
     signing_cert: Path
+    # The web UI's origin: its page asks for tokens from the browser (CORS). Empty: none.
+    cors_origin: str
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
@@ -54,6 +56,7 @@ class Settings:
             accounts_file=folder / "accounts.json",
             signing_key=folder / "signing.key",
             signing_cert=folder / "signing.crt",
+            cors_origin=env.get("TOKEN_CORS_ORIGIN", ""),
         )
 
 
@@ -113,9 +116,23 @@ class TokenService:
         path = environ.get("PATH_INFO", "")
         if path == "/healthz":
             return _respond(start_response, "200 OK", {"status": "ok"})
+        cors = self._cors_headers(environ.get("HTTP_ORIGIN", ""))
+        if path == "/token" and environ.get("REQUEST_METHOD") == "OPTIONS":
+            return _respond(start_response, "204 No Content", None, cors)
         if path != "/token" or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return _respond(start_response, "404 Not Found", {"error": "not found"})
-        return self._token(environ, start_response)
+        return self._token(environ, _with_headers(start_response, cors))
+
+    def _cors_headers(self, origin: str) -> list[tuple[str, str]]:
+        if not origin or origin != self.settings.cors_origin:
+            return []
+        return [
+            ("Access-Control-Allow-Origin", origin),
+            ("Access-Control-Allow-Credentials", "true"),
+            ("Access-Control-Allow-Headers", "Authorization"),
+            ("Access-Control-Allow-Methods", "GET, OPTIONS"),
+            ("Vary", "Origin"),
+        ]
 
     def _token(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         query = parse_qsl(environ.get("QUERY_STRING", ""))
@@ -185,13 +202,20 @@ class TokenService:
         return account
 
 
+def _with_headers(start_response: StartResponse, extra: list[tuple[str, str]]) -> StartResponse:
+    def start(status: str, headers: list[tuple[str, str]]) -> object:
+        return start_response(status, [*headers, *extra])
+
+    return start
+
+
 def _respond(
     start_response: StartResponse,
     status: str,
-    body: dict,
+    body: dict | None,
     headers: list[tuple[str, str]] | None = None,
 ) -> list[bytes]:
-    data = json.dumps(body).encode()
+    data = b"" if body is None else json.dumps(body).encode()
     start_response(
         status,
         [

@@ -174,3 +174,25 @@ def test_accounts_file_is_reread_when_it_changes(call: Call, service: TokenServi
     finally:
         path.write_text(before)
     assert call("service=svc-x", "bob")[0] == "200 OK"
+
+
+def test_only_the_ui_origin_gets_cors_headers(tmp_path: Path) -> None:
+    _signing_files(tmp_path)
+    (tmp_path / "accounts.json").write_text(json.dumps(_document()))
+    env = {
+        "TOKEN_DIR": str(tmp_path),
+        "TOKEN_ISSUER": "i",
+        "TOKEN_SERVICE": "s",
+        "TOKEN_CORS_ORIGIN": "http://lab:8080",
+    }
+    service = TokenService(Settings.from_env(env))
+    seen: dict = {}
+
+    def start_response(status: str, headers: list) -> None:
+        seen.update(status=status, headers=dict(headers))
+
+    for origin, allowed in (("http://lab:8080", "http://lab:8080"), ("http://evil:1", None)):
+        environ = {"PATH_INFO": "/token", "REQUEST_METHOD": "OPTIONS", "HTTP_ORIGIN": origin}
+        service(environ, start_response)
+        assert seen["status"] == "204 No Content"
+        assert seen["headers"].get("Access-Control-Allow-Origin") == allowed
