@@ -22,7 +22,7 @@ INVENTORY = {
                         "ansible_port": 2201,
                         "ansible_user": "root",
                         "ansible_ssh_private_key_file": "/keys/id",
-                        "ansible_ssh_common_args": "-o UserKnownHostsFile=/keys/known -o BatchMode=yes",
+                        "ansible_ssh_common_args": "-o UserKnownHostsFile=/k/known -o BatchMode=1",
                     },
                     "pc02": {"ansible_host": "192.0.2.2"},
                 },
@@ -47,7 +47,7 @@ def test_every_lab_host_with_its_ssh_settings(inventory: Path) -> None:
     assert hosts["pc01"].port == 2201
     assert hosts["pc01"].user == "root"
     assert hosts["pc01"].key_file == "/keys/id"
-    assert hosts["pc01"].known_hosts == "/keys/known"
+    assert hosts["pc01"].known_hosts == "/k/known"
     assert hosts["pc02"].port == 22
     assert hosts["pc02"].known_hosts is None
     assert hosts["pc03"].address == "pc03"
@@ -59,10 +59,10 @@ def test_limit_takes_ansible_patterns(inventory: Path) -> None:
 
 
 def test_a_limit_matching_no_lab_host_is_an_error(inventory: Path) -> None:
-    with pytest.raises(LabdockError, match="no host in group 'lab' matching --limit 'localhost'"):
+    with pytest.raises(LabdockError, match=r"no host in group 'lab' matching --limit 'localhost'"):
         room_hosts(inventory, "localhost")
 
 
 def test_a_missing_inventory_is_an_error_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(LabdockError, match="missing.yml"):
+    with pytest.raises(LabdockError, match=r"missing\.yml"):
         room_hosts(tmp_path / "missing.yml")
