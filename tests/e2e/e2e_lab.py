@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tests.harness.registry import ThrowawayRegistry
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-ALL_STACKS = ["student_list", "frontend_backend", "socket_chat", "website", "simple_api"]
+# The lab's stacks, from their one definition.
+ALL_STACKS = yaml.safe_load((REPO_ROOT / "inventory/group_vars/all.yml").read_text())[
+    "labdock_stacks"
+]
 PORT_VARIABLES = (
     "stacks_frontend_port",
     "stacks_backend_port",
