@@ -34,7 +34,8 @@ from tests.harness.registry import ThrowawayRegistry
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOK = REPO_ROOT / "playbooks" / "images.yml"
-ROLE_DEFAULTS = REPO_ROOT / "roles" / "images" / "defaults" / "main.yml"
+# The lab's image list is defined once, in group_vars (the role reads it as images_apps).
+GROUP_VARS = REPO_ROOT / "inventory" / "group_vars" / "all.yml"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 COURSE_BASE = "labdock-bench/course-python:bookworm"
 COURSE_PACKAGES = "python3,python3-pip,python3-dev,build-essential"
@@ -98,12 +99,10 @@ def main(argv: Sequence[str]) -> int:
 
 
 def present_apps() -> list[dict]:
-    """The role's default apps whose build context exists in this tree."""
-    defaults = yaml.safe_load(ROLE_DEFAULTS.read_text(encoding="utf-8"))
-    apps = [
-        app for app in defaults["images_apps"] if (REPO_ROOT / "apps" / app["context"]).is_dir()
-    ]
-    missing = {app["name"] for app in defaults["images_apps"]} - {app["name"] for app in apps}
+    """The lab's course images whose build context exists in this tree."""
+    images = yaml.safe_load(GROUP_VARS.read_text(encoding="utf-8"))["labdock_images"]
+    apps = [app for app in images if (REPO_ROOT / "apps" / app["context"]).is_dir()]
+    missing = {app["name"] for app in images} - {app["name"] for app in apps}
     if missing:
         print(f"bench images: no build context for {', '.join(sorted(missing))}; left out")
     return apps

@@ -23,7 +23,9 @@ from cryptography import x509
 from tests.harness.room import Room
 from tests.harness.room_site import REPO_ROOT, PlaybookRun, RoomSite
 
-pytestmark = pytest.mark.room
+# The module's shared room is set up inside its first test: a cold site.yml on 3 hosts may
+# take longer than the suite's default per-test timeout on a loaded machine.
+pytestmark = [pytest.mark.room, pytest.mark.timeout(2400)]
 
 LABDOCK = Path(sys.executable).parent / "labdock"
 STOPPED = "pc03"
