@@ -39,20 +39,23 @@ def file_present(ctx: Context, params: Mapping[str, Any]) -> Outcome:
 
 
 def text_matches(ctx: Context, params: Mapping[str, Any]) -> Outcome:
-    """Every named pattern (a case-insensitive regex) occurs in the file."""
+    """Every named pattern (a case-insensitive regex) occurs in the file, at least `times`
+    times when the pattern is given as {pattern, times}."""
     path = ctx.root / params["path"]
     if not path.is_file():
         return False, f"{params['path']} is missing"
     text = path.read_bytes()[:MAX_TEXT_BYTES].decode(errors="replace")
-    found: dict[str, str] = {}
-    for name, pattern in params["patterns"].items():
-        match = re.search(pattern, text, re.IGNORECASE)
-        if match:
-            found[name] = match.group(0).strip()
-    missing = [name for name in params["patterns"] if name not in found]
+    found: list[str] = []
+    missing: list[str] = []
+    for name, spec in params["patterns"].items():
+        pattern, times = (spec, 1) if isinstance(spec, str) else (spec["pattern"], spec["times"])
+        matches = [m.group(0).strip() for m in re.finditer(pattern, text, re.IGNORECASE)]
+        if len(matches) < times:
+            missing.append(name)
+        found.extend(matches[:times])
     if missing:
         return False, f"{params['path']} lacks: {', '.join(missing)}"
-    return True, "; ".join(f"`{line}`" for line in found.values())
+    return True, "; ".join(f"`{line}`" for line in found)
 
 
 def compose_builds(ctx: Context, params: Mapping[str, Any]) -> Outcome:
@@ -116,16 +119,14 @@ def git_committed(ctx: Context, params: Mapping[str, Any]) -> Outcome:
 
 
 def registry_repository(ctx: Context, params: Mapping[str, Any]) -> Outcome:
-    repository = ctx.repository(params["repository"])
-    tags = _tags(ctx, repository)
+    repository, tags = _pushed(ctx, params["repository"])
     if isinstance(tags, str):
         return False, tags
     return True, f"{repository}: {', '.join(sorted(tags))}"
 
 
 def registry_tags(ctx: Context, params: Mapping[str, Any]) -> Outcome:
-    repository = ctx.repository(params["repository"])
-    tags = _tags(ctx, repository)
+    repository, tags = _pushed(ctx, params["repository"])
     if isinstance(tags, str):
         return False, tags
     versions = sorted(t for t in tags if VERSION_TAG.match(t))
@@ -139,7 +140,7 @@ def registry_tags(ctx: Context, params: Mapping[str, Any]) -> Outcome:
 def hub_url_label(ctx: Context, params: Mapping[str, Any]) -> Outcome:
     """The image built from the folder's Dockerfile (as the compose file builds it) carries
     `hub_url` naming the student's repository; if it does not build, the pushed image's."""
-    repository = ctx.repository(params["repository"])
+    repository, _ = _pushed(ctx, params["repository"])
     built = ctx.build(params["context"], params.get("compose_file"))
     if built.tag is not None:
         labels = ctx.sandbox.client.images.get(built.tag).labels or {}
@@ -361,6 +362,17 @@ def _blob_id(path: Path) -> str:
     """git's id for the file's bytes, computed here so no git filter runs."""
     data = path.read_bytes()
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _pushed(ctx: Context, names: str | list[str]) -> tuple[str, list[str] | str]:
+    """The student's repository and its tags: the first of the accepted names (the course's
+    name first, then alternatives a grid accepts) that the registry has."""
+    candidates = [ctx.repository(name) for name in ([names] if isinstance(names, str) else names)]
+    for repository in candidates:
+        tags = _tags(ctx, repository)
+        if not isinstance(tags, str):
+            return repository, tags
+    return candidates[0], _tags(ctx, candidates[0])
 
 
 def _tags(ctx: Context, repository: str) -> list[str] | str:
