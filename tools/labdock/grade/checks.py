@@ -18,6 +18,7 @@ from labdock.errors import RegistryError, RegistryNotFound
 from labdock.grade import apps, chat
 from labdock.grade.context import Context, Outcome, poll
 from labdock.registry import DOCKER_MANIFEST, MANIFEST_TYPES, OCI_MANIFEST
+from labdock.stackcheck.endpoints import json_contains
 from labdock.stackcheck.inspection import WRAPPERS
 
 Check = Callable[[Context, Mapping[str, Any]], Outcome]
@@ -203,7 +204,7 @@ def http_json(ctx: Context, params: Mapping[str, Any]) -> Outcome:
         if isinstance(runs.containers[other], str):
             return False, f"GET {params['path']} is JSON, but {other} is not running to carry"
         carried = runs.get(other, params["path"], params["port"]).json()
-        if carried is None or not _holds(body, carried):
+        if carried is None or not json_contains(body, carried):
             return (
                 False,
                 f"GET {params['path']} does not carry {other}'s answer: {reply.describe()}",
@@ -295,18 +296,6 @@ def crash_recovers(ctx: Context, params: Mapping[str, Any]) -> Outcome:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _holds(haystack: Any, needle: Any) -> bool:
-    """`needle` is `haystack` or sits somewhere inside it (the frontend may wrap the
-    backend's answer in a key of its own)."""
-    if haystack == needle:
-        return True
-    if isinstance(haystack, dict):
-        return any(_holds(value, needle) for value in haystack.values())
-    if isinstance(haystack, list):
-        return any(_holds(value, needle) for value in haystack)
-    return False
 
 
 def _compose_services(path: Path) -> dict[str, Any]:
