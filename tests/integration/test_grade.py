@@ -25,8 +25,8 @@ from tests.harness.registry import ThrowawayRegistry
 
 pytestmark = pytest.mark.integration
 
-# 000 first: its grading overlaps the pushes of 001's images.
-GRIDS = ("000", "001")
+# 000 and 002 first: their grading overlaps the pushes of 001's images.
+GRIDS = ("000", "002", "001")
 STUDENTS = [(grid, folder.name) for grid in GRIDS for folder in grading.prepared(grid)]
 
 
@@ -38,8 +38,8 @@ def class_run(
 ) -> Iterator[dict[str, Any]]:
     """Every prepared submission of each grid handed in and pushed, then graded in one
     `labdock grade` per grid (several at a time); the parsed JSON, CSV and feedback files."""
-    # 000's Flask apps build FROM the lab's course image (packages preinstalled: offline).
-    # Both grids are graded at the same time: most of a grade is waiting on containers.
+    # 000 and 002 build their Flask apps FROM the lab's course image (packages preinstalled:
+    # offline). The grids are graded at the same time: most of a grade is waiting.
     with course_image(docker_client):
         started = [
             _start_grading(grid_name, registry, docker_client, tmp_path_factory)

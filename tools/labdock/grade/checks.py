@@ -4,14 +4,18 @@ submission's context and its parameters and answers (passed, one line of evidenc
 from __future__ import annotations
 
 import hashlib
+import io
 import posixpath
 import re
 import subprocess
+import tarfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import docker.errors
 import yaml
 
 from labdock.errors import RegistryError, RegistryNotFound
@@ -295,6 +299,72 @@ def crash_recovers(ctx: Context, params: Mapping[str, Any]) -> Outcome:
     return True, f"restarted after {restart_s:.0f}s, GET {params['path']} 200 (no HEALTHCHECK)"
 
 
+# -- a web page with a form and a data file (TP 002) -----------------------------------------
+
+
+def query_answers(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """The form's answer to a query is a page (200), with no internet on the network."""
+    runs, container = apps.container_of(ctx, params)
+    if isinstance(container, str):
+        return False, container
+    reply = _query(ctx, runs, params)
+    return reply.status == 200, f"query for {params['query']['value']} offline: {reply.describe()}"
+
+
+def query_recorded(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    runs, container = apps.container_of(ctx, params)
+    if isinstance(container, str):
+        return False, container
+    reply = _query(ctx, runs, params)
+    return _file_mentions(container, params, f"after the query ({reply.describe()[:60]})")
+
+
+def query_survives_recreate(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """After a query, `docker rm -f` and a new container on the same volumes: the data file
+    still holds the query."""
+    runs, container = apps.container_of(ctx, params)
+    if isinstance(container, str):
+        return False, container
+    _query(ctx, runs, params)
+    replaced = runs.replace(params["app"])
+    if isinstance(replaced, str):
+        return False, replaced
+    runs.wait_ready(params["app"], params["ready_path"], params["port"])
+    volumes = ", ".join(sorted(params.get("volumes") or {})) or "no volume"
+    return _file_mentions(replaced, params, f"after docker rm -f and a new container ({volumes})")
+
+
+def _query(ctx: Context, runs: apps.RunningApps, params: Mapping[str, Any]) -> apps.Reply:
+    """Submit the form once per submission: every field name a student may have chosen."""
+    query = params["query"]
+    form = urlencode(dict.fromkeys(query["fields"], query["value"]))
+
+    def submit() -> apps.Reply:
+        # The page may fetch from the internet and wait for its own timeout: be patient.
+        reply = runs.get(params["app"], query["path"], params["port"], timeout=30, form=form)
+        if reply.status == 405:
+            reply = runs.get(params["app"], f"{query['path']}?{form}", params["port"], timeout=30)
+        return reply
+
+    return ctx.once(f"query:{params['app']}", submit)
+
+
+def _file_mentions(container: Any, params: Mapping[str, Any], when: str) -> Outcome:
+    path, value = params["file"], params["query"]["value"]
+    try:
+        stream, _ = container.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+            member = archive.next()
+            handle = archive.extractfile(member) if member is not None else None
+            text = handle.read(MAX_TEXT_BYTES).decode(errors="replace") if handle else ""
+    except docker.errors.NotFound:
+        return False, f"{when}: no {path} in the container"
+    shown = " ".join(text.split())[:120]
+    if value not in text:
+        return False, f"{when}: {path} does not mention {value}: {shown}"
+    return True, f"{when}: {path} holds {shown}"
+
+
 # -- helpers ---------------------------------------------------------------------------------
 
 
@@ -429,5 +499,8 @@ CHECKS: dict[str, Check] = {
         image_healthcheck,
         app_pid1,
         crash_recovers,
+        query_answers,
+        query_recorded,
+        query_survives_recreate,
     )
 }
