@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import secrets
 import signal
 import subprocess
 import time
@@ -17,7 +18,7 @@ from typing import Any
 import docker
 import pytest
 
-from labdock.grade.sandbox import RUN_LABEL
+from labdock.grade.sandbox import RUN_LABEL, STUDENT_LABEL
 from tests.conftest import LABDOCK
 from tests.harness import grading
 from tests.harness.course_image import course_image
@@ -160,7 +161,8 @@ def test_nothing_of_the_run_is_left(
 def test_sigterm_mid_run_removes_what_it_started(
     registry: ThrowawayRegistry, docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
-    folder = grading.hand_in(grading.SUBMISSIONS_DIR / "001" / "bye-keeps-server", tmp_path)
+    name = f"sigterm-{secrets.token_hex(3)}"
+    folder = grading.hand_in(grading.SUBMISSIONS_DIR / "001" / "bye-keeps-server", tmp_path, name)
     process = subprocess.Popen(
         [str(LABDOCK), "grade", "001", str(folder), "--json"],
         env=registry.cli_env(),
@@ -173,7 +175,7 @@ def test_sigterm_mid_run_removes_what_it_started(
         started: list[Any] = []
         while not started and time.monotonic() < deadline and process.poll() is None:
             started = docker_client.containers.list(
-                filters={"label": RUN_LABEL, "status": "running"}
+                filters={"label": f"{STUDENT_LABEL}={name}", "status": "running"}
             )
             time.sleep(0.2)
         assert started, "grade never started a container"
