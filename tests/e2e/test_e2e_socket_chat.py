@@ -11,6 +11,8 @@ import pytest
 from docker.models.containers import Container
 from e2e_lab import Lab
 
+from labdock.grade.chat import type_line
+
 pytestmark = pytest.mark.e2e
 
 STEP_TIMEOUT = 30.0
@@ -28,15 +30,6 @@ def chat_container(client: docker.DockerClient, lab: Lab, service: str) -> Conta
         },
     )
     return found
-
-
-def type_line(container: Container, text: str) -> None:
-    """What a person attached to the container's terminal does: type a line."""
-    sock = container.attach_socket(params={"stdin": 1, "stream": 1})
-    try:
-        sock._sock.sendall(f"{text}\n".encode())
-    finally:
-        sock.close()
 
 
 def wait_for_output(container: Container, expected: str) -> None:

@@ -36,12 +36,17 @@ def grid(name: str) -> Grid:
 
 
 def pushed_contexts(graded: Grid) -> dict[str, str]:
-    """Repository -> the folder its image is built from, as the grid's own criteria say."""
+    """Repository (the course's name) -> the folder its image is built from, as the grid's
+    own criteria say."""
     return {
-        c.params["repository"]: c.params["context"]
+        _course_name(c.params["repository"]): c.params["context"]
         for c in graded.criteria
         if "repository" in c.params and "context" in c.params
     }
+
+
+def _course_name(names: str | list[str]) -> str:
+    return names if isinstance(names, str) else names[0]
 
 
 def hand_in(source: Path, destination: Path, name: str | None = None) -> Path:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import secrets
 import signal
 import subprocess
 import time
@@ -17,7 +18,7 @@ from typing import Any
 import docker
 import pytest
 
-from labdock.grade.sandbox import RUN_LABEL
+from labdock.grade.sandbox import RUN_LABEL, STUDENT_LABEL
 from tests.conftest import LABDOCK
 from tests.harness import grading
 from tests.harness.course_image import course_image
@@ -25,7 +26,8 @@ from tests.harness.registry import ThrowawayRegistry
 
 pytestmark = pytest.mark.integration
 
-GRIDS = ("001", "000")
+# 000 and 002 first: their grading overlaps the pushes of 001's images.
+GRIDS = ("000", "002", "001")
 STUDENTS = [(grid, folder.name) for grid in GRIDS for folder in grading.prepared(grid)]
 
 
@@ -37,8 +39,8 @@ def class_run(
 ) -> Iterator[dict[str, Any]]:
     """Every prepared submission of each grid handed in and pushed, then graded in one
     `labdock grade` per grid (several at a time); the parsed JSON, CSV and feedback files."""
-    # 000's Flask apps build FROM the lab's course image (packages preinstalled: offline).
-    # Both grids are graded at the same time: most of a grade is waiting on containers.
+    # 000 and 002 build their Flask apps FROM the lab's course image (packages preinstalled:
+    # offline). The grids are graded at the same time: most of a grade is waiting.
     with course_image(docker_client):
         started = [
             _start_grading(grid_name, registry, docker_client, tmp_path_factory)
@@ -159,7 +161,8 @@ def test_nothing_of_the_run_is_left(
 def test_sigterm_mid_run_removes_what_it_started(
     registry: ThrowawayRegistry, docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
-    folder = grading.hand_in(grading.SUBMISSIONS_DIR / "001" / "bye-keeps-server", tmp_path)
+    name = f"sigterm-{secrets.token_hex(3)}"
+    folder = grading.hand_in(grading.SUBMISSIONS_DIR / "001" / "bye-keeps-server", tmp_path, name)
     process = subprocess.Popen(
         [str(LABDOCK), "grade", "001", str(folder), "--json"],
         env=registry.cli_env(),
@@ -172,7 +175,7 @@ def test_sigterm_mid_run_removes_what_it_started(
         started: list[Any] = []
         while not started and time.monotonic() < deadline and process.poll() is None:
             started = docker_client.containers.list(
-                filters={"label": RUN_LABEL, "status": "running"}
+                filters={"label": f"{STUDENT_LABEL}={name}", "status": "running"}
             )
             time.sleep(0.2)
         assert started, "grade never started a container"

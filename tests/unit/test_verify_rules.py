@@ -9,7 +9,7 @@ import pytest
 
 from labdock.stackcheck import inspection
 from labdock.stackcheck.discovery import Service
-from labdock.stackcheck.endpoints import RULES, _contains, check_endpoint
+from labdock.stackcheck.endpoints import RULES, check_endpoint, json_contains
 
 
 @dataclass
@@ -142,8 +142,8 @@ def test_restart_policy(policy: str, ok: bool) -> None:
 
 def test_frontend_answer_must_contain_the_backend_answer() -> None:
     backend = {"service": "backend", "hostname": "abc"}
-    assert _contains({"service": "frontend", "backend": backend}, backend)
-    assert not _contains({"service": "frontend", "backend": {"service": "backend"}}, backend)
+    assert json_contains({"service": "frontend", "backend": backend}, backend)
+    assert not json_contains({"service": "frontend", "backend": {"service": "backend"}}, backend)
 
 
 TCP_HEADER = b"  sl  local_address rem_address   st tx_queue rx_queue\n"

@@ -21,11 +21,13 @@ from labdock.grade.context import Context, Outcome
 from labdock.grade.sandbox import Sandbox
 
 POLL_SECONDS = 0.5
-# Run inside the probe container: GET a URL, print {"status", "body"} as JSON.
+# Run inside the probe container: GET a URL (POST argv[3], form-encoded, when given), print
+# {"status", "body"} as JSON.
 _PROBE = """
 import json, sys, urllib.error, urllib.request
+data = sys.argv[3].encode() if len(sys.argv) > 3 else None
 try:
-    with urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])) as r:
+    with urllib.request.urlopen(sys.argv[1], data=data, timeout=float(sys.argv[2])) as r:
         print(json.dumps({"status": r.status, "body": r.read(65536).decode("utf-8", "replace")}))
 except urllib.error.HTTPError as e:
     print(json.dumps({"status": e.code, "body": e.read(65536).decode("utf-8", "replace")}))
@@ -52,21 +54,56 @@ class Reply:
 
 @dataclass
 class RunningApps:
-    """The apps' containers (or why each is missing) and the probe beside them."""
+    """The apps' containers (or why each is missing), the probe beside them, and what it
+    takes to run an app's container again (same image, environment and volumes)."""
 
+    sandbox: Sandbox
+    network: str
+    aliases: dict[str, str]
+    images: dict[str, str]
+    environment: dict[str, str]
+    volumes: dict[str, dict[str, str]]
     containers: dict[str, Container | str]
     probe: Container | None
-    aliases: dict[str, str]
 
-    def get(self, app: str, path: str, port: int, timeout: float = 5.0) -> Reply:
-        assert self.probe is not None
+    def get(
+        self, app: str, path: str, port: int, timeout: float = 5.0, form: str | None = None
+    ) -> Reply:
+        if self.probe is None:
+            return Reply(None, "the probe container did not start")
         url = f"http://{self.aliases[app]}:{port}{path}"
-        code, out = self.probe.exec_run(["python3", "-c", _PROBE, url, str(timeout)])
+        argv = ["python3", "-c", _PROBE, url, str(timeout), *([form] if form is not None else [])]
+        code, out = self.probe.exec_run(argv)
         try:
             data = json.loads(out.decode(errors="replace").strip().splitlines()[-1])
         except (ValueError, IndexError):
             return Reply(None, f"probe failed (exit {code}): {out.decode(errors='replace')[:120]}")
         return Reply(data["status"], data["body"])
+
+    def wait_ready(self, app: str, path: str, port: int) -> None:
+        """Until anything answers (a status, even an error page) or the container stopped."""
+        container = self.containers[app]
+        deadline = time.monotonic() + self.sandbox.timeouts.step
+        while isinstance(container, Container) and self.probe is not None:
+            reply = self.get(app, path, port, timeout=2)
+            if reply.status is not None or time.monotonic() > deadline or not _running(container):
+                return
+            time.sleep(POLL_SECONDS)
+
+    def replace(self, app: str) -> Container | str:
+        """`docker rm -f` the app's container and run a new one on the same volumes."""
+        current = self.containers[app]
+        if isinstance(current, Container):
+            current.remove(force=True)
+        self.containers[app] = _run(
+            self.sandbox,
+            self.images[app],
+            self.network,
+            self.aliases[app],
+            self.environment,
+            volumes=self.volumes,
+        )
+        return self.containers[app]
 
 
 def running_apps(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
@@ -84,16 +121,33 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
         f"{sandbox.project}_apps", internal=True, labels=dict(sandbox.labels)
     )
     aliases = {app: f"grade-{app}" for app in params["apps"]}
-    environment = {
-        key: value.format(**aliases) for key, value in (params.get("environment") or {}).items()
+    volumes = {
+        sandbox.client.volumes.create(
+            f"{sandbox.project}_{name}", labels=dict(sandbox.labels)
+        ).name: {"bind": target, "mode": "rw"}
+        for name, target in (params.get("volumes") or {}).items()
     }
-    containers: dict[str, Container | str] = {}
+    apps = RunningApps(
+        sandbox=sandbox,
+        network=network.name,
+        aliases=aliases,
+        images={},
+        environment={
+            key: value.format(**aliases) for key, value in (params.get("environment") or {}).items()
+        },
+        volumes=volumes,
+        containers={},
+        probe=None,
+    )
     for app, context in params["apps"].items():
         built = ctx.build(context)
         if built.tag is None:
-            containers[app] = built.error or "did not build"
+            apps.containers[app] = built.error or "did not build"
             continue
-        containers[app] = _run(sandbox, built.tag, network.name, aliases[app], environment)
+        apps.images[app] = built.tag
+        apps.containers[app] = _run(
+            sandbox, built.tag, network.name, aliases[app], apps.environment, volumes=volumes
+        )
     probe = _run(
         sandbox,
         params["probe_image"],
@@ -102,15 +156,9 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
         {},
         command=["python3", "-c", "import time; time.sleep(86400)"],
     )
-    apps = RunningApps(containers, probe if isinstance(probe, Container) else None, aliases)
-    deadline = time.monotonic() + sandbox.timeouts.step
-    for app, container in containers.items():
-        # Ready once anything answers (a status, even an error page) or the container stopped.
-        while isinstance(container, Container) and apps.probe is not None:
-            reply = apps.get(app, params["ready_path"], params["port"], timeout=2)
-            if reply.status is not None or time.monotonic() > deadline or not _running(container):
-                break
-            time.sleep(POLL_SECONDS)
+    apps.probe = probe if isinstance(probe, Container) else None
+    for app in apps.containers:
+        apps.wait_ready(app, params["ready_path"], params["port"])
     return apps
 
 
@@ -121,6 +169,7 @@ def _run(
     alias: str,
     environment: Mapping[str, str],
     command: list[str] | None = None,
+    volumes: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Container | str:
     limits = sandbox.limits
     try:
@@ -129,6 +178,7 @@ def _run(
             command=command,
             name=f"{sandbox.project}-{alias}",
             environment=dict(environment),
+            volumes={name: dict(spec) for name, spec in (volumes or {}).items()},
             labels=dict(sandbox.labels),
             network=network,
             # The course runs these with a restart policy: /traceback's crash is Docker's to fix.

@@ -155,7 +155,7 @@ def _say_hello(typed_on: Container, reader: Container, timeout: float) -> Outcom
         if not _running(container):
             return False, f"{_service(container)} had already exited: {_last_line(container)}"
     seen_before = len(_screen(reader))
-    _type(typed_on, "Hello")
+    type_line(typed_on, "Hello")
 
     def arrived() -> str | None:
         return _line_with(_screen(reader)[seen_before:], "Hello")
@@ -182,7 +182,7 @@ def _bye(client: Container, server: Container, timeout: float) -> Outcome:
     if not _running(client):
         return False, f"{_service(client)} had already exited: {_last_line(client)}"
     before = {c.id: c.attrs["State"]["StartedAt"] for c in (client, server)}
-    _type(client, "bye")
+    type_line(client, "bye")
 
     def ended(container: Container) -> bool:
         container.reload()
@@ -203,7 +203,7 @@ def _bye(client: Container, server: Container, timeout: float) -> Outcome:
     return True, f"typed bye on the client; both ended ({codes})"
 
 
-def _type(container: Container, text: str) -> None:
+def type_line(container: Container, text: str) -> None:
     """What a person attached to the container's terminal does: type a line."""
     sock = container.attach_socket(params={"stdin": 1, "stream": 1})
     try:

@@ -4,20 +4,25 @@ submission's context and its parameters and answers (passed, one line of evidenc
 from __future__ import annotations
 
 import hashlib
+import io
 import posixpath
 import re
 import subprocess
+import tarfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import docker.errors
 import yaml
 
 from labdock.errors import RegistryError, RegistryNotFound
 from labdock.grade import apps, chat
 from labdock.grade.context import Context, Outcome, poll
 from labdock.registry import DOCKER_MANIFEST, MANIFEST_TYPES, OCI_MANIFEST
+from labdock.stackcheck.endpoints import json_contains
 from labdock.stackcheck.inspection import WRAPPERS
 
 Check = Callable[[Context, Mapping[str, Any]], Outcome]
@@ -39,20 +44,23 @@ def file_present(ctx: Context, params: Mapping[str, Any]) -> Outcome:
 
 
 def text_matches(ctx: Context, params: Mapping[str, Any]) -> Outcome:
-    """Every named pattern (a case-insensitive regex) occurs in the file."""
+    """Every named pattern (a case-insensitive regex) occurs in the file, at least `times`
+    times when the pattern is given as {pattern, times}."""
     path = ctx.root / params["path"]
     if not path.is_file():
         return False, f"{params['path']} is missing"
     text = path.read_bytes()[:MAX_TEXT_BYTES].decode(errors="replace")
-    found: dict[str, str] = {}
-    for name, pattern in params["patterns"].items():
-        match = re.search(pattern, text, re.IGNORECASE)
-        if match:
-            found[name] = match.group(0).strip()
-    missing = [name for name in params["patterns"] if name not in found]
+    found: list[str] = []
+    missing: list[str] = []
+    for name, spec in params["patterns"].items():
+        pattern, times = (spec, 1) if isinstance(spec, str) else (spec["pattern"], spec["times"])
+        matches = [m.group(0).strip() for m in re.finditer(pattern, text, re.IGNORECASE)]
+        if len(matches) < times:
+            missing.append(name)
+        found.extend(matches[:times])
     if missing:
         return False, f"{params['path']} lacks: {', '.join(missing)}"
-    return True, "; ".join(f"`{line}`" for line in found.values())
+    return True, "; ".join(f"`{line}`" for line in found)
 
 
 def compose_builds(ctx: Context, params: Mapping[str, Any]) -> Outcome:
@@ -116,16 +124,14 @@ def git_committed(ctx: Context, params: Mapping[str, Any]) -> Outcome:
 
 
 def registry_repository(ctx: Context, params: Mapping[str, Any]) -> Outcome:
-    repository = ctx.repository(params["repository"])
-    tags = _tags(ctx, repository)
+    repository, tags = _pushed(ctx, params["repository"])
     if isinstance(tags, str):
         return False, tags
     return True, f"{repository}: {', '.join(sorted(tags))}"
 
 
 def registry_tags(ctx: Context, params: Mapping[str, Any]) -> Outcome:
-    repository = ctx.repository(params["repository"])
-    tags = _tags(ctx, repository)
+    repository, tags = _pushed(ctx, params["repository"])
     if isinstance(tags, str):
         return False, tags
     versions = sorted(t for t in tags if VERSION_TAG.match(t))
@@ -139,7 +145,7 @@ def registry_tags(ctx: Context, params: Mapping[str, Any]) -> Outcome:
 def hub_url_label(ctx: Context, params: Mapping[str, Any]) -> Outcome:
     """The image built from the folder's Dockerfile (as the compose file builds it) carries
     `hub_url` naming the student's repository; if it does not build, the pushed image's."""
-    repository = ctx.repository(params["repository"])
+    repository, _ = _pushed(ctx, params["repository"])
     built = ctx.build(params["context"], params.get("compose_file"))
     if built.tag is not None:
         labels = ctx.sandbox.client.images.get(built.tag).labels or {}
@@ -202,7 +208,7 @@ def http_json(ctx: Context, params: Mapping[str, Any]) -> Outcome:
         if isinstance(runs.containers[other], str):
             return False, f"GET {params['path']} is JSON, but {other} is not running to carry"
         carried = runs.get(other, params["path"], params["port"]).json()
-        if carried is None or not _holds(body, carried):
+        if carried is None or not json_contains(body, carried):
             return (
                 False,
                 f"GET {params['path']} does not carry {other}'s answer: {reply.describe()}",
@@ -293,19 +299,73 @@ def crash_recovers(ctx: Context, params: Mapping[str, Any]) -> Outcome:
     return True, f"restarted after {restart_s:.0f}s, GET {params['path']} 200 (no HEALTHCHECK)"
 
 
+# -- a web page with a form and a data file (TP 002) -----------------------------------------
+
+
+def query_answers(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """The form's answer to a query is a page (200), with no internet on the network."""
+    runs, container = apps.container_of(ctx, params)
+    if isinstance(container, str):
+        return False, container
+    reply = _query(ctx, runs, params)
+    return reply.status == 200, f"query for {params['query']['value']} offline: {reply.describe()}"
+
+
+def query_recorded(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    runs, container = apps.container_of(ctx, params)
+    if isinstance(container, str):
+        return False, container
+    reply = _query(ctx, runs, params)
+    return _file_mentions(container, params, f"after the query ({reply.describe()[:60]})")
+
+
+def query_survives_recreate(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """After a query, `docker rm -f` and a new container on the same volumes: the data file
+    still holds the query."""
+    runs, container = apps.container_of(ctx, params)
+    if isinstance(container, str):
+        return False, container
+    _query(ctx, runs, params)
+    replaced = runs.replace(params["app"])
+    if isinstance(replaced, str):
+        return False, replaced
+    runs.wait_ready(params["app"], params["ready_path"], params["port"])
+    volumes = ", ".join(sorted(params.get("volumes") or {})) or "no volume"
+    return _file_mentions(replaced, params, f"after docker rm -f and a new container ({volumes})")
+
+
+def _query(ctx: Context, runs: apps.RunningApps, params: Mapping[str, Any]) -> apps.Reply:
+    """Submit the form once per submission: every field name a student may have chosen."""
+    query = params["query"]
+    form = urlencode(dict.fromkeys(query["fields"], query["value"]))
+
+    def submit() -> apps.Reply:
+        # The page may fetch from the internet and wait for its own timeout: be patient.
+        reply = runs.get(params["app"], query["path"], params["port"], timeout=30, form=form)
+        if reply.status == 405:
+            reply = runs.get(params["app"], f"{query['path']}?{form}", params["port"], timeout=30)
+        return reply
+
+    return ctx.once(f"query:{params['app']}", submit)
+
+
+def _file_mentions(container: Any, params: Mapping[str, Any], when: str) -> Outcome:
+    path, value = params["file"], params["query"]["value"]
+    try:
+        stream, _ = container.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+            member = archive.next()
+            handle = archive.extractfile(member) if member is not None else None
+            text = handle.read(MAX_TEXT_BYTES).decode(errors="replace") if handle else ""
+    except docker.errors.NotFound:
+        return False, f"{when}: no {path} in the container"
+    shown = " ".join(text.split())[:120]
+    if value not in text:
+        return False, f"{when}: {path} does not mention {value}: {shown}"
+    return True, f"{when}: {path} holds {shown}"
+
+
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _holds(haystack: Any, needle: Any) -> bool:
-    """`needle` is `haystack` or sits somewhere inside it (the frontend may wrap the
-    backend's answer in a key of its own)."""
-    if haystack == needle:
-        return True
-    if isinstance(haystack, dict):
-        return any(_holds(value, needle) for value in haystack.values())
-    if isinstance(haystack, list):
-        return any(_holds(value, needle) for value in haystack)
-    return False
 
 
 def _compose_services(path: Path) -> dict[str, Any]:
@@ -361,6 +421,17 @@ def _blob_id(path: Path) -> str:
     """git's id for the file's bytes, computed here so no git filter runs."""
     data = path.read_bytes()
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _pushed(ctx: Context, names: str | list[str]) -> tuple[str, list[str] | str]:
+    """The student's repository and its tags: the first of the accepted names (the course's
+    name first, then alternatives a grid accepts) that the registry has."""
+    candidates = [ctx.repository(name) for name in ([names] if isinstance(names, str) else names)]
+    for repository in candidates:
+        tags = _tags(ctx, repository)
+        if not isinstance(tags, str):
+            return repository, tags
+    return candidates[0], _tags(ctx, candidates[0])
 
 
 def _tags(ctx: Context, repository: str) -> list[str] | str:
@@ -428,5 +499,8 @@ CHECKS: dict[str, Check] = {
         image_healthcheck,
         app_pid1,
         crash_recovers,
+        query_answers,
+        query_recorded,
+        query_survives_recreate,
     )
 }

@@ -65,13 +65,15 @@ def backend(service: Service, siblings: Sequence[Service]) -> Outcome:
     return _flask_json_api(service)[0]
 
 
-def _contains(haystack: Any, needle: dict[str, Any]) -> bool:
+def json_contains(haystack: Any, needle: Any) -> bool:
+    """`needle` is `haystack` or sits somewhere inside it (a frontend may wrap the
+    backend's answer in a key of its own)."""
     if haystack == needle:
         return True
     if isinstance(haystack, dict):
-        return any(_contains(value, needle) for value in haystack.values())
+        return any(json_contains(value, needle) for value in haystack.values())
     if isinstance(haystack, list):
-        return any(_contains(value, needle) for value in haystack)
+        return any(json_contains(value, needle) for value in haystack)
     return False
 
 
@@ -83,7 +85,7 @@ def frontend(service: Service, siblings: Sequence[Service]) -> Outcome:
     if not backends:
         return False, "no backend service in the stack to compare the frontend's answer with"
     backend_body = _json_object(_get(_url(backends[0], 5000, "/")))
-    if backend_body is None or not _contains(body, backend_body):
+    if backend_body is None or not json_contains(body, backend_body):
         return False, f"GET / does not include the backend's answer {backend_body!r}: {body!r}"
     return True, f"{detail}, including the backend's answer"
 

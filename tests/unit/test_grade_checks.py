@@ -1,0 +1,89 @@
+"""Repository checks on small folders (no engine): files, readme patterns, the registry
+compose file, git commits."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from labdock.grade.checks import file_present, git_committed, registry_compose, text_matches
+from labdock.grade.context import Context, Submission
+
+README_PATTERNS = {
+    "compose up": r"docker[ -]compose\b[^\n]*\bup\b",
+    "two attach commands": {"pattern": r"docker\s+(container\s+)?attach\s+\S+", "times": 2},
+}
+
+
+def _context(root: Path) -> Context:
+    return Context(Submission("alice", root, "students/alice"), sandbox=None, registry=None)  # type: ignore[arg-type]
+
+
+def test_file_present_names_what_is_missing_or_empty(tmp_path: Path) -> None:
+    (tmp_path / "empty").write_text("")
+    ctx = _context(tmp_path)
+    assert file_present(ctx, {"path": "nothing"}) == (False, "nothing is missing")
+    assert file_present(ctx, {"path": "empty"}) == (False, "empty is empty")
+
+
+@pytest.mark.parametrize(
+    ("readme", "passed"),
+    [
+        ("docker compose up -d\ndocker attach chat-server-1\ndocker attach 3f2a9c\n", True),
+        ("docker-compose up --build\ndocker container attach a\ndocker attach b\n", True),
+        ("docker compose up -d\ndocker attach chat-server-1\n", False),
+        ("docker compose build\ndocker attach a\ndocker attach b\n", False),
+    ],
+)
+def test_readme_needs_compose_up_and_two_attaches(
+    tmp_path: Path, readme: str, passed: bool
+) -> None:
+    (tmp_path / "readme.md").write_text(readme)
+    ok, evidence = text_matches(
+        _context(tmp_path), {"path": "readme.md", "patterns": README_PATTERNS}
+    )
+    assert ok is passed, evidence
+
+
+def test_registry_compose_wants_images_only(tmp_path: Path) -> None:
+    params = {"compose_file": "docker-compose.yaml", "repositories": ["srv", "cli"]}
+    (tmp_path / "docker-compose.yaml").write_text("services: {srv: {build: ./srv}}\n")
+    ctx = _context(tmp_path)
+    assert registry_compose(ctx, params) == (False, "no compose file besides the build one")
+    (tmp_path / "deploy.yml").write_text(
+        "services:\n  a: {image: 'reg:5000/students/alice/srv:1.0'}\n  b: {build: ./cli}\n"
+    )
+    ok, evidence = registry_compose(ctx, params)
+    assert not ok and "deploy.yml builds b" in evidence
+    (tmp_path / "deploy.yml").write_text(
+        "services:\n  a: {image: 'reg:5000/students/alice/srv:1.0'}\n"
+        "  b: {image: '${REGISTRY}/students/alice/cli'}\n"
+    )
+    assert registry_compose(ctx, params)[0]
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@x", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_git_committed_compares_the_files_with_the_last_commit(tmp_path: Path) -> None:
+    params = {"paths": ["Dockerfile", "readme.md", "absent"]}
+    (tmp_path / "Dockerfile").write_text("FROM x\n")
+    (tmp_path / "readme.md").write_text("hi\n")
+    ctx = _context(tmp_path)
+    assert git_committed(ctx, params) == (False, "not a git repository with a commit")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "Dockerfile")
+    _git(tmp_path, "commit", "-qm", "one")
+    assert git_committed(ctx, params) == (False, "not committed: readme.md")
+    _git(tmp_path, "add", "readme.md")
+    _git(tmp_path, "commit", "-qm", "two")
+    assert git_committed(ctx, params)[0]
+    (tmp_path / "Dockerfile").write_text("FROM y\n")
+    assert git_committed(ctx, params) == (False, "changed since the last commit: Dockerfile")
