@@ -57,6 +57,7 @@ class RoomSite:
     room: Room
     workdir: Path
     port: int = field(default_factory=free_loopback_port)
+    token_port: int = field(default_factory=free_loopback_port)
     project: str = field(default_factory=lambda: f"labdock-test-room-{secrets.token_hex(3)}")
 
     @property
@@ -97,7 +98,11 @@ class RoomSite:
         )
 
     def extra_vars(self) -> dict[str, Any]:
-        return {"labdock_state_dir": str(self.state_dir), "labdock_registry_port": self.port}
+        return {
+            "labdock_state_dir": str(self.state_dir),
+            "labdock_registry_port": self.port,
+            "labdock_registry_token_port": self.token_port,
+        }
 
     def start(
         self,
