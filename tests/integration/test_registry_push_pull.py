@@ -72,4 +72,6 @@ def test_anonymous_push_is_refused(
     finally:
         anonymous_docker_client.images.remove(f"{repository}:1")
     errors = " ".join(e["error"] for e in events if "error" in e)
-    assert "no basic auth credentials" in errors
+    # Token auth: the engine asks the token service anonymously, gets no right to push, and
+    # the registry refuses the upload.
+    assert "unauthorized: authentication required" in errors
