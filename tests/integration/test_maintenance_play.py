@@ -239,10 +239,10 @@ def test_gc_killed_halfway_then_the_next_run_completes(
     lab: Lab, first_run: dict, docker_client: docker.DockerClient
 ) -> None:
     # Enough unreferenced content that the collector is still running when we look.
-    scratch = [f"scratch/r{i:03d}" for i in range(300)]
+    scratch = [f"scratch/r{i:03d}" for i in range(150)]
     with RegistryClient(lab.registry.settings) as client:
         fill(client, TinyImage.make("scratch\n"), scratch, ["old"])
-        for name in scratch[:100]:
+        for name in scratch[:50]:
             TinyImage.make(f"{name} own\n").upload(client, name)
     kept = {ref: d for ref, d in lab.tags().items() if not ref.startswith("scratch/")}
     bytes_before = lab.volume_bytes(docker_client)
