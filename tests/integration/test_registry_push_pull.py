@@ -72,6 +72,5 @@ def test_anonymous_push_is_refused(
     finally:
         anonymous_docker_client.images.remove(f"{repository}:1")
     errors = " ".join(e["error"] for e in events if "error" in e)
-    # Token auth: the engine asks the token service anonymously, gets no right to push, and
-    # the registry refuses the upload.
+    # The engine's words for a token registry that got no credentials.
     assert "unauthorized: authentication required" in errors

@@ -1,9 +1,12 @@
 """The v2 calls the Joxit UI makes work against our registry config: catalog with n=,
-tag lists, manifests of all four types with their digests, and delete by digest."""
+tag lists, manifests of all four types with their digests, and delete by digest. With token
+auth the UI answers each Bearer challenge as a browser would: Basic credentials to the realm
+for the challenge's scope, then the request again with the token (UiTokenAuth)."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 import pytest
@@ -41,10 +44,38 @@ def ui_repository(registry_client: RegistryClient, tiny_image: TinyImage) -> tup
     return repository, pushed
 
 
+class UiTokenAuth(requests.auth.AuthBase):
+    """On a 401 Bearer challenge: a token from the realm for its scope, and one retry."""
+
+    def __init__(self, registry: ThrowawayRegistry) -> None:
+        self.registry = registry
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.register_hook("response", self._answer_challenge)
+        return request
+
+    def _answer_challenge(self, response: requests.Response, **kwargs) -> requests.Response:
+        challenge = dict(
+            re.findall(r'(\w+)="([^"]*)"', response.headers.get("WWW-Authenticate", ""))
+        )
+        if response.status_code != 401 or "realm" not in challenge:
+            return response
+        token = requests.get(
+            challenge["realm"],
+            params={"service": challenge.get("service"), "scope": challenge.get("scope")},
+            auth=self.registry.settings.credentials,
+            verify=str(self.registry.certs.ca_cert),
+            timeout=10,
+        ).json()["token"]
+        retry = response.request.copy()
+        retry.headers["Authorization"] = f"Bearer {token}"
+        return response.connection.send(retry, **kwargs)
+
+
 def _get(registry: ThrowawayRegistry, path: str, **kwargs) -> requests.Response:
     return requests.get(
         registry.url + path,
-        auth=registry.settings.credentials,
+        auth=UiTokenAuth(registry),
         verify=str(registry.certs.ca_cert),
         timeout=10,
         **kwargs,
@@ -91,7 +122,7 @@ def test_delete_by_digest_answers_202_and_the_tag_goes(
     _, digest = pushed["index"]
     deleted = requests.delete(
         f"{registry.url}/v2/{repository}/manifests/{digest}",
-        auth=registry.settings.credentials,
+        auth=UiTokenAuth(registry),
         verify=str(registry.certs.ca_cert),
         timeout=10,
     )
