@@ -26,7 +26,7 @@ LABDOCK = Path(sys.executable).parent / "labdock"
 
 def site_run(workdir: Path, size: int) -> tuple[PlaybookRun, RoomSite, Room]:
     room = Room(workdir / "hosts", size)
-    room.start()
+    room.__enter__()  # removes what it started if the start fails
     site = RoomSite(room, workdir)
     return site.run(), site, room
 
