@@ -26,13 +26,13 @@ LABDOCK = Path(sys.executable).parent / "labdock"
 
 def site_run(workdir: Path, size: int) -> tuple[PlaybookRun, RoomSite, Room]:
     room = Room(workdir / "hosts", size)
-    room.start()
+    room.__enter__()  # removes what it started if the start fails
     site = RoomSite(room, workdir)
     return site.run(), site, room
 
 
-def status_seconds(site: RoomSite, limit: str | None = None) -> float:
-    command = [str(LABDOCK), "room", "status", "-i", str(site.inventory_path), "--json"]
+def status_seconds(inventory: Path, limit: str | None = None) -> float:
+    command = [str(LABDOCK), "room", "status", "-i", str(inventory), "--json"]
     if limit:
         command += ["--limit", limit]
     started = time.monotonic()
@@ -40,10 +40,31 @@ def status_seconds(site: RoomSite, limit: str | None = None) -> float:
     return time.monotonic() - started
 
 
+def compare_status(inventory: Path, hosts: list[str], repeat: int) -> None:
+    parallel = [status_seconds(inventory) for _ in range(repeat)]
+    loop = [sum(status_seconds(inventory, host) for host in hosts) for _ in range(repeat)]
+    print(
+        f"labdock room status on {len(hosts)} hosts: "
+        f"{statistics.median(parallel):.1f} s parallel, "
+        f"{statistics.median(loop):.1f} s one host at a time "
+        f"({statistics.median(loop) / statistics.median(parallel):.2f}x), "
+        f"median of {repeat}"
+    )
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench room", description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="status timings per variant")
+    parser.add_argument(
+        "--inventory",
+        type=Path,
+        help="time only `labdock room status` on this already provisioned room's lab hosts",
+    )
+    parser.add_argument("--hosts", nargs="*", default=[], help="its lab hosts (with --inventory)")
     args = parser.parse_args(argv)
+    if args.inventory is not None:
+        compare_status(args.inventory, args.hosts, args.repeat)
+        return 0
     with tempfile.TemporaryDirectory(prefix="labdock-bench-room-") as tmp:
         runs: dict[int, PlaybookRun] = {}
         sites: list[RoomSite] = []
@@ -58,16 +79,7 @@ def main(argv: Sequence[str]) -> int:
             ratio = runs[3].seconds / runs[1].seconds
             print(f"3 hosts / 1 host: {ratio:.2f}x (goal <= 1.5x)")
             three = sites[-1]
-            hosts = [host.name for host in three.room.hosts]
-            parallel = [status_seconds(three) for _ in range(args.repeat)]
-            loop = [sum(status_seconds(three, host) for host in hosts) for _ in range(args.repeat)]
-            print(
-                f"labdock room status on {len(hosts)} hosts: "
-                f"{statistics.median(parallel):.1f} s parallel, "
-                f"{statistics.median(loop):.1f} s one host at a time "
-                f"({statistics.median(loop) / statistics.median(parallel):.2f}x), "
-                f"median of {args.repeat}"
-            )
+            compare_status(three.inventory_path, [h.name for h in three.room.hosts], args.repeat)
         finally:
             for site in sites:
                 site.close()

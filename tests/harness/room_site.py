@@ -135,7 +135,13 @@ class RoomSite:
     def run(self, playbook: str = "site.yml", **kwargs: Any) -> PlaybookRun:
         started = time.monotonic()
         process = self.start(playbook, **kwargs)
-        stdout, _ = process.communicate(timeout=PLAYBOOK_TIMEOUT)
+        try:
+            stdout, _ = process.communicate(timeout=PLAYBOOK_TIMEOUT)
+        finally:
+            # A test timeout or interrupt must not leave the play running against the room.
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         return PlaybookRun(process.returncode, stdout, time.monotonic() - started)
 
     def labdock(self, *args: str) -> subprocess.CompletedProcess[str]:
