@@ -140,14 +140,21 @@ def _run(command: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[s
     return result
 
 
-def _playbook(checkout: Path, playbook: str, extra: dict[str, Any]) -> None:
+def _playbook(checkout: Path, playbook: str, extra: dict[str, Any], log: Path) -> None:
+    """ansible-playbook in a checkout; its whole output goes to `log` (kept after the run)."""
     env = {**os.environ, "ANSIBLE_CONFIG": str(checkout / "ansible.cfg")}
-    _run(
+    result = subprocess.run(
         [str(BIN / "ansible-playbook"), playbook, "-e", json.dumps(extra)],
         cwd=checkout,
         env=env,
+        capture_output=True,
+        text=True,
         timeout=1800,
+        check=False,
     )
+    log.write_text(result.stdout + result.stderr, encoding="utf-8")
+    if result.returncode != 0:
+        raise RuntimeError(f"{playbook} failed, see {log}")
 
 
 def baseline_checkout(into: Path) -> Path:
@@ -167,6 +174,7 @@ class Copy:
     registry: str
     root: Path
     checkout: Path
+    logs: Path
     prefix: str = field(default_factory=lambda: f"labdock-bench-{secrets.token_hex(3)}-")
     ports: dict[str, int] = field(default_factory=dict)
 
@@ -185,6 +193,7 @@ class Copy:
         ]
 
     def deploy(self, version: str) -> None:
+        log = self.logs / f"{self.stack}-{self.root.name}-{version}.log"
         _playbook(
             self.checkout,
             "playbooks/stacks.yml",
@@ -198,6 +207,7 @@ class Copy:
                 "stacks_image_version": version,
                 **self.ports,
             },
+            log,
         )
 
     def compose_up_new(self, version: str) -> None:
@@ -256,9 +266,9 @@ def _one_stack(
     stack: str, lab: ThrowawayRegistry, workdir: Path, baseline: Path, args: argparse.Namespace
 ) -> dict[str, dict[str, Any]]:
     copies = {
-        METHODS[0]: Copy(stack, lab.address, workdir / "proxy", REPO_ROOT),
-        METHODS[1]: Copy(stack, lab.address, workdir / "baseline-role", baseline),
-        METHODS[2]: Copy(stack, lab.address, workdir / "compose", baseline),
+        METHODS[0]: Copy(stack, lab.address, workdir / "proxy", REPO_ROOT, args.logs),
+        METHODS[1]: Copy(stack, lab.address, workdir / "baseline-role", baseline, args.logs),
+        METHODS[2]: Copy(stack, lab.address, workdir / "compose", baseline, args.logs),
     }
     results = {}
     for method, copy in copies.items():
@@ -270,8 +280,12 @@ def _one_stack(
                 results[method] = _measure(copy, lambda c=copy: c.compose_up_new(NEW), args)
             else:
                 results[method] = _measure(copy, lambda c=copy: c.deploy(NEW), args)
+        except RuntimeError as exc:
+            # Reported in the table; the other methods and stacks still run.
+            results[method] = {"error": str(exc)}
         finally:
             copy.remove()
+        _print_row(stack, method, results[method])
     return results
 
 
@@ -282,10 +296,18 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--interval", type=float, default=0.02, help="seconds between requests")
     parser.add_argument("--requests", type=int, default=500, help="at least this many per loop")
     parser.add_argument("--limit", type=float, default=600, help="upper bound of each loop (s)")
+    parser.add_argument(
+        "--logs", type=Path, help="folder for the playbooks' output (default: a new temp folder)"
+    )
     args = parser.parse_args(argv)
+    args.logs = args.logs or Path(tempfile.mkdtemp(prefix="labdock-bench-rollout-logs-"))
+    args.logs.mkdir(parents=True, exist_ok=True)
     apps = [app for stack in args.stacks for app in STACKS[stack]["apps"]]
 
-    results: dict[str, dict[str, dict[str, Any]]] = {}
+    print(f"rollout {OLD} -> {NEW} of each HTTP stack, one GET every {args.interval}s on loopback")
+    print(f"playbook output: {args.logs}")
+    header = f"{'stack':<18}{'method':<26}{'requests':>9}{'failed':>8}{'longest gap (s)':>17}"
+    print(header + f"{'rollout (s)':>13}", flush=True)
     with (
         contextlib.closing(docker.from_env()) as client,
         tempfile.TemporaryDirectory(prefix="labdock-bench-") as workdir,
@@ -301,22 +323,25 @@ def main(argv: Sequence[str]) -> int:
                     **lab.images_play_vars(Path(workdir)),
                     "images_apps": [all_apps[name] for name in apps],
                 },
+                args.logs / "images.log",
             )
             _publish_new_versions(client, lab, apps)
             for stack in args.stacks:
-                results[stack] = _one_stack(stack, lab, Path(workdir) / stack, baseline, args)
+                _one_stack(stack, lab, Path(workdir) / stack, baseline, args)
         finally:
             untag_under(client, lab.address)
-    print(f"rollout {OLD} -> {NEW} of each HTTP stack, one GET every {args.interval}s on loopback")
-    header = f"{'stack':<18}{'method':<26}{'requests':>9}{'failed':>8}{'longest gap (s)':>17}"
-    print(header + f"{'rollout (s)':>13}")
-    for stack, by_method in results.items():
-        for method, figures in by_method.items():
-            print(
-                f"{stack:<18}{method:<26}{figures['requests']:>9}{figures['failed']:>8}"
-                f"{figures['longest_gap_s']:>17}{figures['rollout_s']:>13}"
-            )
     return 0
+
+
+def _print_row(stack: str, method: str, figures: dict[str, Any]) -> None:
+    if "error" in figures:
+        print(f"{stack:<18}{method:<26}  {figures['error']}", flush=True)
+        return
+    print(
+        f"{stack:<18}{method:<26}{figures['requests']:>9}{figures['failed']:>8}"
+        f"{figures['longest_gap_s']:>17}{figures['rollout_s']:>13}",
+        flush=True,
+    )
 
 
 def _course_apps() -> list[dict[str, Any]]:
