@@ -11,6 +11,7 @@ once the command's `finally` ran.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
 import re
@@ -203,7 +204,9 @@ def remove_run(client: docker.DockerClient, run_id: str, student: str | None = N
     student's, when given), and the image tags of that run (or student)."""
     labels = [f"{RUN_LABEL}={run_id}"] + ([f"{STUDENT_LABEL}={slug(student)}"] if student else [])
     selector = {"label": labels}
-    for container in client.containers.list(all=True, filters=selector):
+    # Sparse listings and the low-level image list: no per-object inspect that could race a
+    # worker removing its own objects at the same moment.
+    for container in client.containers.list(all=True, filters=selector, sparse=True):
         _quietly(container.remove, force=True, v=True)
     for network in client.networks.list(filters=selector):
         _quietly(network.remove)
@@ -211,10 +214,10 @@ def remove_run(client: docker.DockerClient, run_id: str, student: str | None = N
         _quietly(volume.remove, force=True)
     # Images are found by our tag rather than a label: a label would differ on every run and
     # defeat the build cache. Untagging never touches another tag of the same image.
-    prefix = f"grade-{run_id}-{slug(student) if student else ''}"
-    for image in client.images.list(filters={"reference": f"grade-{run_id}-*/*"}):
-        for reference in image.tags:
-            if reference.startswith(prefix):
+    owner = f"grade-{run_id}-{slug(student) if student else '*'}"
+    for image in client.api.images(filters={"reference": f"{owner}/*"}):
+        for reference in image.get("RepoTags") or []:
+            if fnmatch.fnmatchcase(reference.split("/", 1)[0], owner):
                 _quietly(client.images.remove, reference)
 
 
