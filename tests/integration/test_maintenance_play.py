@@ -24,7 +24,6 @@ import pytest
 from labdock.engine import disk_usage
 from labdock.registry import RegistryClient
 from tests.conftest import LABDOCK
-from tests.harness.deploy import compose, deploy_dir
 from tests.harness.docker_images import untag_under
 from tests.harness.populate import TinyImage, fill
 from tests.harness.registry import USER, ThrowawayRegistry
@@ -44,6 +43,8 @@ POLICY = [
     {"repositories": "multi/*", "keep_last": 1},
     {"repositories": "scratch/*", "keep_last": 0},
 ]
+# The maintenance override the play adds for its read-only window (files of the deploy dir).
+READ_ONLY_FILES = ("-f", "compose.yaml", "-f", "compose.readonly.yaml")
 # Deleted by POLICY, written out from the term's layout (tests/harness/term.py).
 PRUNED_STUDENT_TAGS = ("a", "release")
 
@@ -109,22 +110,19 @@ class Lab:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     workdir = tmp_path_factory.mktemp("maintenance-play")
     with ThrowawayRegistry(workdir / "registry") as registry:
-        deploy = deploy_dir(registry, workdir / "deploy")
-        state = workdir / "state"
-        state.mkdir()
         with RegistryClient(registry.settings) as client:
             refs = fill_term(client, students=STUDENTS)
-        extra_vars = {
-            "registry_state_dir": str(state),
-            "registry_deploy_dir": str(deploy),
-            "registry_compose_project": registry.project,
-            "registry_address": registry.address,
-            "registry_client_settings_path": str(registry.write_client_config(state / "c.json")),
-            "registry_retention_rules": POLICY,
-        }
+        # The registry role's own variables for this deployment: the play restarts the very
+        # folder and project the role deployed.
+        extra_vars = registry.role_vars(
+            registry_client_settings_path=str(
+                registry.write_client_config(workdir / "client.json")
+            ),
+            registry_retention_rules=POLICY,
+        )
         vars_file = workdir / "vars.json"
         vars_file.write_text(json.dumps(extra_vars), encoding="utf-8")
-        yield Lab(registry, deploy, vars_file, refs)
+        yield Lab(registry, registry.deploy_dir, vars_file, refs)
 
 
 def changed_count(recap: str) -> int:
@@ -209,7 +207,7 @@ def test_read_only_window_refuses_pushes_in_one_line_and_serves_pulls(
     auth = {"username": USER, "password": lab.registry.password}
     target = f"{lab.registry.address}/window/pushed"
     scratch_image.tag(target, "1")
-    compose(lab.registry, lab.deploy, "up", "-d", "--wait", "registry", read_only=True)
+    lab.registry.compose(*READ_ONLY_FILES, "up", "-d", "--wait", "registry")
     try:
         result = lab.labdock("tag", "delete", "siblings/web:stable")
         assert result.returncode == 2
@@ -224,7 +222,7 @@ def test_read_only_window_refuses_pushes_in_one_line_and_serves_pulls(
         )
         assert pulled.id
     finally:
-        compose(lab.registry, lab.deploy, "up", "-d", "--wait", "registry")
+        lab.registry.compose("up", "-d", "--wait", "registry")
     try:
         events = list(
             docker_client.images.push(target, "1", auth_config=auth, stream=True, decode=True)
