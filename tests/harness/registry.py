@@ -162,6 +162,8 @@ class ThrowawayRegistry:
     def role_vars(self, **overrides: Any) -> dict[str, Any]:
         """Extra vars of the registry role for this registry: every path and port its own."""
         return {
+            # Every lab-wide path derived from the state dir lands in the temporary one too.
+            "labdock_state_dir": str(self.state_dir),
             "registry_state_dir": str(self.state_dir),
             "registry_ca_cert_path": str(self.certs.ca_cert),
             "registry_password_file": str(self.password_file),
