@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labdock.grade.containment import Limits, contain
+from labdock.grade.containment import Limits, contain, outside_reads
 
 LABELS = {"labdock.grade.run": "r1"}
 
@@ -76,3 +76,24 @@ def test_the_students_model_is_left_untouched(tmp_path: Path) -> None:
     model = _model(tmp_path, privileged=True)
     contain(model, tmp_path, LABELS, Limits())
     assert model["services"]["app"]["privileged"] is True
+
+
+def test_files_compose_would_read_outside_the_submission_are_named(tmp_path: Path) -> None:
+    submission = tmp_path / "alice"
+    submission.mkdir()
+    raw = {
+        "include": ["../other/compose.yaml"],
+        "services": {
+            "server": {"env_file": ["server.env", "/etc/shadow"]},
+            "client": {"env_file": {"path": "../../secrets.env", "required": False}},
+            "web": {"extends": {"file": "/var/lib/labdock/compose.yaml", "service": "x"}},
+            "ok": {"env_file": "ok.env", "extends": {"service": "server"}},
+        },
+    }
+    found = outside_reads(raw, submission, submission)
+    assert found == [
+        "include ../other/compose.yaml is outside the submission",
+        "service server: env_file /etc/shadow is outside the submission",
+        "service client: env_file ../../secrets.env is outside the submission",
+        "service web: extends file /var/lib/labdock/compose.yaml is outside the submission",
+    ]

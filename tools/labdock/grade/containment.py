@@ -46,6 +46,38 @@ _CLASHING_SERVICE_KEYS = ("container_name", "ports")
 _ALLOWED_NETWORK_MODES = ("none", "bridge")
 
 
+def outside_reads(raw: Mapping[str, Any], compose_dir: Path, root: Path) -> list[str]:
+    """Files outside the submission that Compose would read while it resolves the student's
+    file (`env_file`, `extends.file`, `include`): `compose config` runs with the grader's
+    rights, so their content could reach a container and the feedback. One line each."""
+    root = root.resolve()
+    found: list[str] = []
+
+    def check(what: str, value: object) -> None:
+        if isinstance(value, str) and not _inside(compose_dir / value, root):
+            found.append(f"{what} {value} is outside the submission")
+
+    for entry in raw.get("include") or []:
+        paths = entry.get("path") if isinstance(entry, Mapping) else entry
+        for path in paths if isinstance(paths, list) else [paths]:
+            check("include", path)
+    for name, service in (raw.get("services") or {}).items():
+        if not isinstance(service, Mapping):
+            continue
+        env_files = service.get("env_file") or []
+        for env_file in env_files if isinstance(env_files, list) else [env_files]:
+            check(f"service {name}: env_file", _path_of(env_file))
+        extends = service.get("extends")
+        if isinstance(extends, Mapping):
+            check(f"service {name}: extends file", extends.get("file"))
+    return found
+
+
+def _path_of(entry: object) -> object:
+    # env_file entries are paths, or {path: ..., required: ...} in the long syntax.
+    return entry.get("path") if isinstance(entry, Mapping) else entry
+
+
 def contain(
     model: Mapping[str, Any], root: Path, labels: Mapping[str, str], limits: Limits
 ) -> tuple[dict[str, Any], list[str]]:

@@ -26,10 +26,11 @@ from typing import Any
 
 import docker
 import docker.errors
+import yaml
 from docker.models.containers import Container
 
 from labdock.errors import LabdockError
-from labdock.grade.containment import Limits, contain
+from labdock.grade.containment import Limits, contain, outside_reads
 
 RUN_LABEL = "labdock.grade.run"
 STUDENT_LABEL = "labdock.grade.student"
@@ -134,7 +135,17 @@ class Sandbox:
 
     def compose_model(self, compose_file: Path) -> dict[str, Any]:
         """The student's compose file as Compose itself resolves it (merged, interpolated
-        with an empty environment, paths made absolute)."""
+        with an empty environment, paths made absolute). A file that makes Compose read
+        anything outside the submission is refused before Compose runs."""
+        try:
+            raw = yaml.safe_load(compose_file.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            raw = None  # Compose itself reports what is wrong with the file, below.
+        outside = (
+            outside_reads(raw, compose_file.parent, self.root) if isinstance(raw, dict) else []
+        )
+        if outside:
+            raise ComposeError(f"{compose_file.name}: {outside[0]}")
         result = self._compose("-f", str(compose_file), "config", "--format", "json")
         try:
             return json.loads(result.stdout)
