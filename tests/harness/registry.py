@@ -20,6 +20,7 @@ import docker
 import docker.errors
 
 from labdock.config import Settings
+from tests.harness.lifecycle import Throwaway
 from tests.harness.pki import CertificateFiles
 from tests.harness.playbooks import REPO_ROOT, group_vars, run_playbook
 
@@ -55,7 +56,7 @@ def free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
-class ThrowawayRegistry:
+class ThrowawayRegistry(Throwaway):
     def __init__(
         self,
         workdir: Path,
@@ -202,17 +203,6 @@ class ThrowawayRegistry:
         return [a["name"] for a in self.accounts_index()["accounts"] if a["role"] == role]
 
     # -- lifecycle ---------------------------------------------------------------------------
-
-    def __enter__(self) -> ThrowawayRegistry:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def start(self) -> None:
         self.deploy()

@@ -25,6 +25,8 @@ import docker
 import docker.errors
 import yaml
 
+from tests.harness.lifecycle import Throwaway
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 IMAGE = "labdock/labhost:latest"
@@ -58,7 +60,7 @@ class RoomHost:
 
 
 @dataclass
-class Room:
+class Room(Throwaway):
     """A room of throwaway hosts; `start` creates it, `close` removes every part of it."""
 
     workdir: Path
@@ -80,17 +82,6 @@ class Room:
         return self.workdir / "known_hosts"
 
     # -- lifecycle ---------------------------------------------------------------------------
-
-    def __enter__(self) -> Room:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def start(self) -> None:
         ensure_image()
