@@ -6,8 +6,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from urllib.error import HTTPError
+from urllib.parse import urlencode
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
@@ -26,7 +29,9 @@ options:
     type: str
     required: true
   username:
-    description: Registry account (HTTP basic auth).
+    description:
+      - Registry account: HTTP basic auth, or, when the registry answers with a Bearer
+        challenge (token auth), the account that asks its token service for pull tokens.
     type: str
     required: true
   password:
@@ -66,20 +71,70 @@ _MANIFEST_TYPES = ", ".join(
 # The registry checks a bcrypt hash on every request: a few at a time overlap that work
 # without queuing dozens of them on a small registry host.
 _PARALLEL = 4
+# Repositories per token request: one token carries the pull scope of each.
+_SCOPES_PER_TOKEN = 50
 
 
-def manifest_digest(params: dict, ref: str) -> str:
-    name, _, tag = ref.rpartition(":")
+def bearer_challenge(params: dict) -> dict[str, str] | None:
+    """The registry's Bearer challenge (realm, service), or None when it takes basic auth.
+    A module ships alone to its host, so this small token flow cannot use labdock's client."""
     try:
+        open_url(
+            f"{params['url'].rstrip('/')}/v2/",
+            ca_path=params["ca_path"],
+            timeout=params["timeout"],
+        )
+        return None
+    except HTTPError as exc:
+        if exc.code != 401:
+            raise
+        header = exc.headers.get("WWW-Authenticate", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    return dict(re.findall(r'(\w+)="([^"]*)"', header))
+
+
+def pull_tokens(params: dict, challenge: dict[str, str], names: list[str]) -> dict[str, str]:
+    """A pull token for each repository, asked for in batches of scopes."""
+    tokens: dict[str, str] = {}
+    for start in range(0, len(names), _SCOPES_PER_TOKEN):
+        batch = names[start : start + _SCOPES_PER_TOKEN]
+        query = [("service", challenge.get("service", ""))]
+        query += [("scope", f"repository:{name}:pull") for name in batch]
         response = open_url(
-            f"{params['url'].rstrip('/')}/v2/{name}/manifests/{tag}",
-            method="HEAD",
-            headers={"Accept": _MANIFEST_TYPES},
+            f"{challenge['realm']}?{urlencode(query)}",
             url_username=params["username"],
             url_password=params["password"],
             force_basic_auth=True,
             ca_path=params["ca_path"],
             timeout=params["timeout"],
+        )
+        body = json.loads(response.read())
+        token = body.get("token") or body["access_token"]
+        tokens.update(dict.fromkeys(batch, token))
+    return tokens
+
+
+def manifest_digest(params: dict, tokens: dict[str, str] | None, ref: str) -> str:
+    name, _, tag = ref.rpartition(":")
+    if tokens is None:
+        auth = {
+            "url_username": params["username"],
+            "url_password": params["password"],
+            "force_basic_auth": True,
+        }
+        headers = {"Accept": _MANIFEST_TYPES}
+    else:
+        auth = {}
+        headers = {"Accept": _MANIFEST_TYPES, "Authorization": f"Bearer {tokens[name]}"}
+    try:
+        response = open_url(
+            f"{params['url'].rstrip('/')}/v2/{name}/manifests/{tag}",
+            method="HEAD",
+            headers=headers,
+            ca_path=params["ca_path"],
+            timeout=params["timeout"],
+            **auth,
         )
     except HTTPError as exc:
         if exc.code == 404:
@@ -102,9 +157,14 @@ def main() -> None:
     )
     refs = module.params["refs"]
     try:
+        challenge = bearer_challenge(module.params)
+        tokens = None
+        if challenge is not None:
+            names = sorted({ref.rpartition(":")[0] for ref in refs})
+            tokens = pull_tokens(module.params, challenge, names)
         with ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
-            digests = list(pool.map(lambda ref: manifest_digest(module.params, ref), refs))
-    except (HTTPError, OSError) as exc:
+            digests = list(pool.map(lambda ref: manifest_digest(module.params, tokens, ref), refs))
+    except (HTTPError, OSError, ValueError, KeyError) as exc:
         module.fail_json(msg=f"cannot read tag digests from {module.params['url']}: {exc}")
     module.exit_json(changed=False, digests=dict(zip(refs, digests, strict=True)))
 
