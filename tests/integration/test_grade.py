@@ -78,6 +78,9 @@ def _start_grading(
             str(csv_path),
             "--feedback-dir",
             str(feedback),
+            # The prepared submissions push under students/<name>/ (grading.push_images).
+            "--namespace",
+            "students/{name}",
         ],
         env=registry.cli_env(),
         stdout=subprocess.PIPE,

@@ -66,6 +66,18 @@ def index_path(flag: Path | None, env: Mapping[str, str] | None = None) -> Path:
     return Path(path)
 
 
+def lab_namespace_pattern(env: Mapping[str, str] | None = None) -> str | None:
+    """The students' namespace pattern of the lab's registry (`{name}/`, ...) from the
+    accounts index client.json names, or None when there is none to read (no lab here)."""
+    try:
+        path = index_path(None, env)
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (ConfigError, OSError, ValueError):
+        return None
+    pattern = document.get("namespace_pattern") if isinstance(document, dict) else None
+    return pattern if isinstance(pattern, str) else None
+
+
 def load_index(path: Path) -> AccountsIndex:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))

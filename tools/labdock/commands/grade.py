@@ -8,6 +8,7 @@ from pathlib import Path
 from types import FrameType
 
 from labdock import output
+from labdock.accounts import lab_namespace_pattern
 from labdock.arguments import positive_int
 from labdock.config import add_connection_arguments, settings_from_args
 from labdock.errors import ExitCode, UsageError
@@ -35,8 +36,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION")
     parser.add_argument(
         "--namespace",
-        default=DEFAULT_NAMESPACE,
-        help=f"student's registry namespace, {{name}} = folder name (default {DEFAULT_NAMESPACE})",
+        help=(
+            "student's registry namespace, {name} = folder name (default: the lab registry's "
+            f"student namespace from its accounts, else {DEFAULT_NAMESPACE})"
+        ),
     )
     parser.add_argument(
         "--jobs", type=positive_int, default=2, help="submissions graded at once (default 2)"
@@ -58,7 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     grid = load(args.grid, CHECKS)
-    submissions = [Submission.from_folder(folder, args.namespace) for folder in args.submissions]
+    namespace = args.namespace or (lab_namespace_pattern() or DEFAULT_NAMESPACE).rstrip("/")
+    submissions = [Submission.from_folder(folder, namespace) for folder in args.submissions]
     for submission in submissions:
         if not submission.root.is_dir():
             raise UsageError(f"submission {submission.root} is not a folder")

@@ -17,7 +17,8 @@ from labdock.registry import RegistryClient
 T = TypeVar("T")
 Outcome = tuple[bool, str]
 
-DEFAULT_NAMESPACE = "students/{name}"
+# SPEC: students push to <registry>/<student>/<image>:<tag>.
+DEFAULT_NAMESPACE = "{name}"
 
 
 @dataclass(frozen=True)
