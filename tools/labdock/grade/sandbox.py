@@ -224,12 +224,15 @@ def remove_run(client: docker.DockerClient, run_id: str, student: str | None = N
     for volume in client.volumes.list(filters=selector):
         _quietly(volume.remove, force=True)
     # Images are found by our tag rather than a label: a label would differ on every run and
-    # defeat the build cache. Untagging never touches another tag of the same image.
+    # defeat the build cache. Untagging never touches another tag of the same image, and
+    # keeps the untagged parent layers (noprune): a submission graded at the same time may be
+    # building on them as cache, and its build fails with "unknown parent image ID" when they
+    # go. `docker image prune` reclaims them after the class.
     owner = f"grade-{run_id}-{slug(student) if student else '*'}"
     for image in client.api.images(filters={"reference": f"{owner}/*"}):
         for reference in image.get("RepoTags") or []:
             if fnmatch.fnmatchcase(reference.split("/", 1)[0], owner):
-                _quietly(client.images.remove, reference)
+                _quietly(client.images.remove, reference, noprune=True)
 
 
 def _quietly(action: Any, *args: Any, **kwargs: Any) -> None:
