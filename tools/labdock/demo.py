@@ -6,13 +6,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker
+import yaml
 
 from labdock.errors import LabdockError
 from labdock.stackcheck.discovery import Service, services_of
 
 DEPENDS_ON_LABEL = "com.docker.compose.depends_on"
+CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 STOP_TIMEOUT = 2
 POLL_INTERVAL = 0.5
 
@@ -30,9 +33,21 @@ def is_interactive(service: Service) -> bool:
 
 
 def dependencies(service: Service) -> set[str]:
-    """Service names from Compose's label, `socket_server:service_healthy:false,...`."""
+    """Service names from Compose's label, `socket_server:service_healthy:false,...`; a
+    container created with --no-deps (the stacks role updates one service at a time) has an
+    empty label, so then from the compose files the project was created from."""
     label = service.container.labels.get(DEPENDS_ON_LABEL, "")
-    return {entry.split(":", 1)[0] for entry in label.split(",") if entry}
+    if label:
+        return {entry.split(":", 1)[0] for entry in label.split(",") if entry}
+    found: set[str] = set()
+    for path in service.container.labels.get(CONFIG_FILES_LABEL, "").split(","):
+        try:
+            model = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        spec = ((model or {}).get("services") or {}).get(service.name) or {}
+        found.update(spec.get("depends_on") or [])
+    return found
 
 
 def start_order(services: Sequence[Service]) -> list[Service]:
