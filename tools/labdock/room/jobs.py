@@ -141,8 +141,10 @@ class Leftover:
 
 
 def leftovers(connection: Any, host: RoomHost) -> list[Leftover]:
-    script = _LEFTOVERS.replace("__PREFIX__", LAB_PROJECT_PREFIX).replace(
-        "__LABEL__", PROJECT_LABEL
+    script = (
+        _LEFTOVERS.replace("__PREFIX__", LAB_PROJECT_PREFIX)
+        .replace("__LABEL__", PROJECT_LABEL)
+        .replace("__CLIENT_CONFIG__", HOST_CLIENT_CONFIG)
     )
     result = connection.run(
         "sh -s", in_stream=io.StringIO(script), hide=True, warn=True, timeout=COMMAND_TIMEOUT

@@ -1,0 +1,29 @@
+"""`room reset`'s listing script as it is sent to a host (no host: a fake connection)."""
+
+from __future__ import annotations
+
+import io
+import re
+from types import SimpleNamespace
+from typing import Any
+
+from labdock.room.jobs import HOST_CLIENT_CONFIG, leftovers
+
+
+class ScriptCatcher:
+    """A Fabric-like connection that keeps the script sent on stdin and lists nothing."""
+
+    def __init__(self) -> None:
+        self.script = ""
+
+    def run(self, command: str, *, in_stream: io.StringIO, **_: Any) -> SimpleNamespace:
+        self.script = in_stream.getvalue()
+        return SimpleNamespace(exited=0, stdout="", stderr="")
+
+
+def test_every_placeholder_of_the_listing_script_is_filled() -> None:
+    connection = ScriptCatcher()
+    assert leftovers(connection, None) == []  # type: ignore[arg-type]
+    # An unfilled placeholder read the registry from no file: every lab image was listed.
+    assert re.findall(r"__[A-Z_]+__", connection.script) == []
+    assert HOST_CLIENT_CONFIG in connection.script
