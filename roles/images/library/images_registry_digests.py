@@ -25,7 +25,7 @@ description:
   - Read-only; never reports a change.
 options:
   url:
-    description: Registry base URL, for example V(https://localhost:5000).
+    description: Registry base URL, for example V(https://registry.lab.example:5000).
     type: str
     required: true
   username:

@@ -31,7 +31,7 @@ class Service:
 
     @property
     def image_name(self) -> str:
-        """Repository name without the registry or tag: `localhost:5000/simple-api:1.0` ->
+        """Repository name without the registry or tag: `lab.example:5000/simple-api:1.0` ->
         `simple-api`. The rules follow the app, whatever the service is called."""
         reference = self.container.attrs["Config"]["Image"]
         path = reference.split("@", 1)[0]
