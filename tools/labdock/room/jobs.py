@@ -152,12 +152,12 @@ def leftovers(connection: Any, host: RoomHost) -> list[Leftover]:
     if result.exited != 0:
         raise RuntimeError(f"listing leftovers failed: {_last_line(result.stderr)}")
     found = [Leftover(*line.split("\t", 2)) for line in result.stdout.splitlines() if line.strip()]
-    # An image tagged twice is one image: remove it once.
-    seen: set[tuple[str, str]] = set()
+    # The same object listed twice is removed once (an image is removed by each of its tags).
+    seen: set[tuple[str, str, str]] = set()
     unique = []
     for item in found:
-        if (item.kind, item.ident) not in seen:
-            seen.add((item.kind, item.ident))
+        if (item.kind, item.ident, item.name) not in seen:
+            seen.add((item.kind, item.ident, item.name))
             unique.append(item)
     return unique
 
@@ -172,10 +172,15 @@ def reset(connection: Any, host: RoomHost, dry_run: bool) -> list[Leftover]:
         "container": "docker rm -f -v",
         "volume": "docker volume rm -f",
         "network": "docker network rm",
-        "image": "docker image rm -f",
+        # By tag, not by ID: a student's tag on a lab image's ID goes, the lab's tags stay.
+        "image": "docker image rm",
     }
     for kind, command in commands.items():
-        idents = [shlex.quote(item.ident) for item in found if item.kind == kind]
+        idents = [
+            shlex.quote(item.name if kind == "image" else item.ident)
+            for item in found
+            if item.kind == kind
+        ]
         if idents:
             result = connection.run(
                 f"{command} {' '.join(idents)}", hide=True, warn=True, timeout=COMMAND_TIMEOUT
