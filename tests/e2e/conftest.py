@@ -13,6 +13,7 @@ import pytest
 from e2e_lab import PORT_VARIABLES, Lab, run_playbook
 
 from tests.harness.docker_images import untag_under
+from tests.harness.playbooks import play_report
 from tests.harness.registry import ThrowawayRegistry, free_loopback_port
 
 
@@ -26,7 +27,7 @@ def course_images(
     state = tmp_path_factory.mktemp("images-state")
     try:
         result = run_playbook("playbooks/images.yml", registry.images_play_vars(state))
-        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+        assert result.returncode == 0, play_report(result)
         yield registry
     finally:
         untag_under(docker_client, registry.address)
@@ -47,7 +48,7 @@ def lab(
     )
     try:
         result = deployment.deploy()
-        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+        assert result.returncode == 0, play_report(result)
         yield deployment
     finally:
         deployment.tear_down()

@@ -12,6 +12,8 @@ import requests
 from docker.models.containers import Container
 from e2e_lab import Lab
 
+from tests.harness.playbooks import play_report
+
 pytestmark = pytest.mark.e2e
 
 TIMEOUT = 10
@@ -47,7 +49,7 @@ def health(c: Container) -> str | None:
 
 def test_second_run_changes_nothing(lab: Lab) -> None:
     result = lab.deploy()
-    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.returncode == 0, play_report(result)
     recap = [line for line in result.stdout.splitlines() if line.startswith("localhost")]
     assert recap and "changed=0" in recap[-1], recap
 

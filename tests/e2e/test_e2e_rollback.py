@@ -16,6 +16,7 @@ from docker.models.containers import Container
 from e2e_lab import Lab
 
 from tests.harness.docker_images import build_from_dockerfile
+from tests.harness.playbooks import play_report
 from tests.harness.registry import USER
 
 pytestmark = pytest.mark.e2e
@@ -115,7 +116,7 @@ def test_good_repush_rolls_out_without_a_failed_request(
     repush_frontend("LABEL org.labdock.test=good")
     with Poller(lab.url("frontend")) as frontend, Poller(lab.url("backend")) as backend:
         result = lab.deploy(stacks_enabled=["frontend_backend"])
-    assert result.returncode == 0, result.stdout[-4000:]
+    assert result.returncode == 0, play_report(result)
     # Blue/green behind the proxy: the new version started beside the old one.
     assert "Ensure the new version runs beside the serving one" in result.stdout
     after = recorded(lab, "FRONTEND_IMAGE")
@@ -129,7 +130,7 @@ def test_good_repush_rolls_out_without_a_failed_request(
     repush_frontend.restore()
     with Poller(lab.url("frontend")) as frontend:
         result = lab.deploy(stacks_enabled=["frontend_backend"])
-    assert result.returncode == 0, result.stdout[-4000:]
+    assert result.returncode == 0, play_report(result)
     assert recorded(lab, "FRONTEND_IMAGE") == before
     assert frontend.answers and set(frontend.answers) == {200}, frontend.answers
 

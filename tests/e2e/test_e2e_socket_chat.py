@@ -12,6 +12,7 @@ from docker.models.containers import Container
 from e2e_lab import Lab
 
 from labdock.grade.chat import type_line
+from tests.harness.playbooks import play_report
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +69,7 @@ def test_ended_chat_is_not_a_failure_and_labdock_demo_starts_it_again(
     """After `bye` (the test above): the play goes on and says how to restart, verify calls
     the chat ended rather than unhealthy, and `labdock demo` brings it back to chat again."""
     result = lab.deploy(stacks_enabled=["socket_chat", "website"])
-    assert result.returncode == 0, result.stdout[-4000:]
+    assert result.returncode == 0, play_report(result)
     assert "socket_chat ended as designed" in result.stdout
     assert "labdock demo socket_chat" in result.stdout
 

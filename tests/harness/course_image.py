@@ -16,9 +16,21 @@ import docker
 import docker.errors
 
 RECIPE = Path(__file__).with_name("python-course") / "Dockerfile"
-# The course's packages: the Flask apps' pinned closure (one list, the apps' own).
-REQUIREMENTS = Path(__file__).resolve().parents[2] / "apps" / "backend" / "requirements.txt"
+APPS = Path(__file__).resolve().parents[2] / "apps"
+# The course's packages: every course app's pinned closure (Flask, FastAPI, psycopg...), read
+# from the apps' own requirements files; the token service is the lab's, not the course's.
+COURSE_APPS = ("backend", "frontend", "website", "simple-api", "student_age")
 TAG = "python-course:3.11"
+
+
+def course_requirements() -> str:
+    lines: list[str] = []
+    for app in COURSE_APPS:
+        for line in (APPS / app / "requirements.txt").read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line and line not in lines:
+                lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 @contextlib.contextmanager
@@ -34,10 +46,11 @@ def course_image(client: docker.DockerClient) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="labdock-course-image-") as tmp:
         context = Path(tmp)
         shutil.copyfile(RECIPE, context / "Dockerfile")
-        shutil.copyfile(REQUIREMENTS, context / "requirements.txt")
+        requirements = context / "requirements.txt"
+        requirements.write_text(course_requirements(), encoding="utf-8")
         download = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:"]
         subprocess.run(
-            [*download, "-r", str(REQUIREMENTS), "-d", str(context / "wheels")], check=True
+            [*download, "-r", str(requirements), "-d", str(context / "wheels")], check=True
         )
         client.images.build(path=str(context), tag=TAG, rm=True, pull=False)
     try:

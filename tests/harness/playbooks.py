@@ -46,3 +46,18 @@ def group_vars() -> dict[str, Any]:
     """The lab-wide settings every role reads (inventory/group_vars/all.yml), unrendered."""
     path = REPO_ROOT / "inventory" / "group_vars" / "all.yml"
     return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def play_report(result: subprocess.CompletedProcess[str], tail: int = 3000) -> str:
+    """What a failed play said, for an assertion message: every failed or rescued task with
+    its title and error line first (a rescued failure scrolls out of the tail, and it is often
+    the first cause), then the tail of the output and stderr."""
+    failures: list[str] = []
+    task = ""
+    for line in result.stdout.splitlines():
+        if line.startswith("TASK ["):
+            task = line
+        elif line.startswith(("fatal:", "failed:")):
+            failures.append(f"{task}\n  {line[:1500]}")
+    head = "\n".join(failures[:10])
+    return f"{head}\n...\n{result.stdout[-tail:]}{result.stderr[-1000:]}"

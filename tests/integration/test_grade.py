@@ -26,8 +26,11 @@ from tests.harness.registry import ThrowawayRegistry
 
 pytestmark = pytest.mark.integration
 
-# 000 and 002 first: their grading overlaps the pushes of 001's images.
-GRIDS = ("000", "002", "001")
+# Graded in two waves of grids at once (most of a grade is waiting): 000 and 002 first in
+# the first wave, so their grading overlaps the pushes of 001's images; then the two grids
+# that run a database or a web server per submission from the student's compose file.
+WAVES = (("000", "002", "001"), ("003", "004"))
+GRIDS = tuple(grid for wave in WAVES for grid in wave)
 STUDENTS = [(grid, folder.name) for grid in GRIDS for folder in grading.prepared(grid)]
 
 
@@ -39,14 +42,18 @@ def class_run(
 ) -> Iterator[dict[str, Any]]:
     """Every prepared submission of each grid handed in and pushed, then graded in one
     `labdock grade` per grid (several at a time); the parsed JSON, CSV and feedback files."""
-    # 000 and 002 build their Flask apps FROM the lab's course image (packages preinstalled:
-    # offline). The grids are graded at the same time: most of a grade is waiting.
+    # The Python apps build FROM the lab's course image (packages preinstalled: offline).
+    graded: dict[str, Any] = {}
     with course_image(docker_client):
-        started = [
-            _start_grading(grid_name, registry, docker_client, tmp_path_factory)
-            for grid_name in GRIDS
-        ]
-        yield {grid_name: _graded(*run) for grid_name, run in zip(GRIDS, started, strict=True)}
+        for wave in WAVES:
+            started = [
+                _start_grading(grid_name, registry, docker_client, tmp_path_factory)
+                for grid_name in wave
+            ]
+            graded.update(
+                {grid_name: _graded(*run) for grid_name, run in zip(wave, started, strict=True)}
+            )
+    yield graded
 
 
 def _start_grading(

@@ -22,6 +22,7 @@ import pytest
 from docker.models.images import Image
 
 from labdock.registry import RegistryClient
+from tests.harness.playbooks import play_report
 from tests.harness.registry import ThrowawayRegistry
 
 pytestmark = pytest.mark.integration
@@ -110,7 +111,7 @@ def run_play(lab: Lab, *, succeeds: bool = True) -> Run:
         timeout=600,
         check=False,
     )
-    assert (result.returncode == 0) is succeeds, result.stdout[-4000:] + result.stderr[-2000:]
+    assert (result.returncode == 0) is succeeds, play_report(result)
     report = json.loads(result.stdout)
     built = {
         host["invocation"]["module_args"]["name"].rpartition("/")[2]

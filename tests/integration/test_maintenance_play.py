@@ -25,6 +25,7 @@ from labdock.engine import disk_usage
 from labdock.registry import RegistryClient
 from tests.conftest import LABDOCK
 from tests.harness.docker_images import untag_under
+from tests.harness.playbooks import play_report
 from tests.harness.populate import TinyImage, fill
 from tests.harness.registry import USER, ThrowawayRegistry
 from tests.harness.term import fill_term
@@ -159,7 +160,7 @@ def first_run(lab: Lab, docker_client: docker.DockerClient) -> dict:
     before = lab.tags()
     bytes_before = lab.volume_bytes(docker_client)
     result = lab.play()
-    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.returncode == 0, play_report(result)
     return {
         "before": before,
         "after": lab.tags(),
@@ -195,7 +196,7 @@ def test_prune_and_gc_keep_every_kept_tag_and_free_space(
 
 def test_second_run_changes_nothing(lab: Lab, first_run: dict) -> None:
     result = lab.play()
-    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.returncode == 0, play_report(result)
     assert changed_count(result.stdout) == 0, result.stdout[-3000:]
     assert "nothing to collect, no read-only window" in result.stdout
     assert lab.tags() == first_run["after"]
@@ -269,7 +270,7 @@ def test_gc_killed_halfway_then_the_next_run_completes(
         TinyImage.make("after the kill\n").upload(client, "window/after")
 
     result = lab.play()
-    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.returncode == 0, play_report(result)
     after = lab.tags()
     assert {ref: after.get(ref) for ref in kept} == kept
     assert not [ref for ref in after if ref.startswith("scratch/")]

@@ -13,7 +13,7 @@ from labdock.grade.checks import CHECKS
 from labdock.grade.grids import bundled_grids, load
 
 # The handout's totals (../shared/SPEC.md, "Grading"): a grid file edited by mistake fails here.
-COURSE_TOTALS = {"001": 24, "000": 12, "002": 5}
+COURSE_TOTALS = {"001": 24, "000": 12, "002": 5, "003": 5, "004": 6}
 
 
 @pytest.mark.parametrize("name", sorted(COURSE_TOTALS))

@@ -21,13 +21,18 @@ from labdock.grade.context import Context, Outcome
 from labdock.grade.sandbox import Sandbox
 
 POLL_SECONDS = 0.5
-# Run inside the probe container: GET a URL (POST argv[3], form-encoded, when given), print
-# {"status", "body"} as JSON.
+# Run inside the probe container: GET the URL (POST `form`, form-encoded, when given; HTTP
+# basic auth when `auth` is [user, password]) and print {"status", "body"} as JSON.
 _PROBE = """
-import json, sys, urllib.error, urllib.request
-data = sys.argv[3].encode() if len(sys.argv) > 3 else None
+import base64, json, sys, urllib.error, urllib.request
+ask = json.loads(sys.argv[1])
+data = ask["form"].encode() if ask["form"] is not None else None
+request = urllib.request.Request(ask["url"], data=data)
+if ask["auth"]:
+    token = base64.b64encode(":".join(ask["auth"]).encode()).decode()
+    request.add_header("Authorization", "Basic " + token)
 try:
-    with urllib.request.urlopen(sys.argv[1], data=data, timeout=float(sys.argv[2])) as r:
+    with urllib.request.urlopen(request, timeout=ask["timeout"]) as r:
         print(json.dumps({"status": r.status, "body": r.read(65536).decode("utf-8", "replace")}))
 except urllib.error.HTTPError as e:
     print(json.dumps({"status": e.code, "body": e.read(65536).decode("utf-8", "replace")}))
@@ -52,6 +57,37 @@ class Reply:
         return f"HTTP {self.status}: {shown}" if self.status else shown
 
 
+@dataclass(frozen=True)
+class Probe:
+    """A container of ours on the apps' network that sends them HTTP requests: the host
+    never needs a published port, and the request goes where the apps' own peers' would."""
+
+    container: Container | None
+
+    def get(
+        self,
+        url: str,
+        timeout: float = 5.0,
+        form: str | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> Reply:
+        if self.container is None:
+            return Reply(None, "the probe container did not start")
+        ask = {"url": url, "timeout": timeout, "form": form, "auth": list(auth) if auth else None}
+        code, out = self.container.exec_run(["python3", "-c", _PROBE, json.dumps(ask)])
+        try:
+            data = json.loads(out.decode(errors="replace").strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return Reply(None, f"probe failed (exit {code}): {out.decode(errors='replace')[:120]}")
+        return Reply(data["status"], data["body"])
+
+
+def start_probe(sandbox: Sandbox, image: str, network: str) -> Probe:
+    command = ["python3", "-c", "import time; time.sleep(86400)"]
+    probe = _run(sandbox, image, network, "grade-probe", {}, command=command)
+    return Probe(probe if isinstance(probe, Container) else None)
+
+
 @dataclass
 class RunningApps:
     """The apps' containers (or why each is missing), the probe beside them, and what it
@@ -64,27 +100,18 @@ class RunningApps:
     environment: dict[str, str]
     volumes: dict[str, dict[str, str]]
     containers: dict[str, Container | str]
-    probe: Container | None
+    probe: Probe
 
     def get(
         self, app: str, path: str, port: int, timeout: float = 5.0, form: str | None = None
     ) -> Reply:
-        if self.probe is None:
-            return Reply(None, "the probe container did not start")
-        url = f"http://{self.aliases[app]}:{port}{path}"
-        argv = ["python3", "-c", _PROBE, url, str(timeout), *([form] if form is not None else [])]
-        code, out = self.probe.exec_run(argv)
-        try:
-            data = json.loads(out.decode(errors="replace").strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            return Reply(None, f"probe failed (exit {code}): {out.decode(errors='replace')[:120]}")
-        return Reply(data["status"], data["body"])
+        return self.probe.get(f"http://{self.aliases[app]}:{port}{path}", timeout, form)
 
     def wait_ready(self, app: str, path: str, port: int) -> None:
         """Until anything answers (a status, even an error page) or the container stopped."""
         container = self.containers[app]
         deadline = time.monotonic() + self.sandbox.timeouts.step
-        while isinstance(container, Container) and self.probe is not None:
+        while isinstance(container, Container) and self.probe.container is not None:
             reply = self.get(app, path, port, timeout=2)
             if reply.status is not None or time.monotonic() > deadline or not _running(container):
                 return
@@ -137,7 +164,7 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
         },
         volumes=volumes,
         containers={},
-        probe=None,
+        probe=Probe(None),
     )
     for app, context in params["apps"].items():
         built = ctx.build(context)
@@ -148,15 +175,7 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
         apps.containers[app] = _run(
             sandbox, built.tag, network.name, aliases[app], apps.environment, volumes=volumes
         )
-    probe = _run(
-        sandbox,
-        params["probe_image"],
-        network.name,
-        "grade-probe",
-        {},
-        command=["python3", "-c", "import time; time.sleep(86400)"],
-    )
-    apps.probe = probe if isinstance(probe, Container) else None
+    apps.probe = start_probe(sandbox, params["probe_image"], network.name)
     for app in apps.containers:
         apps.wait_ready(app, params["ready_path"], params["port"])
     return apps

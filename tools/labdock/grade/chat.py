@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import docker.errors
@@ -54,19 +53,10 @@ def _run(ctx: Context, params: Mapping[str, Any]) -> ChatRun:
             return ChatRun.failed(f"{compose_relative} has no service that builds {context}/")
         services[side] = name
 
-    built: dict[str, str] = {}
-    for name, service in model["services"].items():
-        if not service.get("build"):
-            continue
-        context = Path(service["build"]["context"]).resolve()
-        if not context.is_relative_to(ctx.root.resolve()):
-            return ChatRun.failed(f"{name} builds from {context}, outside the submission")
-        outcome = ctx.build(str(context.relative_to(ctx.root.resolve())), compose_relative)
-        if outcome.tag is None:
-            if name in services.values():
-                return ChatRun.failed(f"{outcome.error}; nothing to start")
-            continue
-        built[name] = outcome.tag
+    built, failed = ctx.build_services(model, compose_relative)
+    for name in services.values():
+        if name in failed:
+            return ChatRun.failed(f"{failed[name]}; nothing to start")
 
     student_terminal = {
         side: _terminal_settings(model["services"][services[side]], services[side])

@@ -17,9 +17,10 @@ from urllib.parse import urlencode
 
 import docker.errors
 import yaml
+from docker.models.containers import Container
 
 from labdock.errors import RegistryError, RegistryNotFound
-from labdock.grade import apps, chat
+from labdock.grade import apps, chat, stack
 from labdock.grade.context import Context, Outcome, poll
 from labdock.registry import DOCKER_MANIFEST, MANIFEST_TYPES, OCI_MANIFEST
 from labdock.stackcheck.endpoints import json_contains
@@ -124,9 +125,19 @@ def git_committed(ctx: Context, params: Mapping[str, Any]) -> Outcome:
 
 
 def registry_repository(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """The repository has tags; with `catalog: true`, the registry's _catalog lists it too."""
     repository, tags = _pushed(ctx, params["repository"])
     if isinstance(tags, str):
         return False, tags
+    if params.get("catalog"):
+        assert ctx.registry is not None  # _pushed found tags through it
+        try:
+            listed = repository in ctx.registry.catalog()
+        except RegistryError as exc:
+            return False, f"registry _catalog: {exc}"
+        if not listed:
+            return False, f"{repository} has tags but _catalog does not list it"
+        return True, f"_catalog lists {repository}: {', '.join(sorted(tags))}"
     return True, f"{repository}: {', '.join(sorted(tags))}"
 
 
@@ -365,7 +376,232 @@ def _file_mentions(container: Any, params: Mapping[str, Any], when: str) -> Outc
     return True, f"{when}: {path} holds {shown}"
 
 
+# -- systems run from the student's compose file (TP 003, mini-project 004) -----------------
+
+
+def compose_starts(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """The compose file starts each role's service (its container runs after `up`) and, for
+    `depends: {role: dependency}`, the role's service depends on the dependency's."""
+    run = stack.stack_run(ctx, params)
+    if run.error:
+        return False, run.error
+    problems: list[str] = []
+    shown: list[str] = []
+    for role in params["starts"]:
+        # A service may restart once while its dependency starts: give it the step's time.
+        container = poll(
+            lambda role=role: isinstance(run.container(role), Container), ctx.sandbox.timeouts.step
+        )
+        if container:
+            shown.append(f"{run.service(role)} running")
+        else:
+            problems.append(str(run.container(role)))
+    for role, dependency in (params.get("depends") or {}).items():
+        service, needed = run.service(role), run.service(dependency)
+        if service is None or needed is None:
+            problems.append(f"{run.compose_file} has no {role if service is None else dependency}")
+            continue
+        if needed not in (run.model["services"][service].get("depends_on") or {}):
+            problems.append(f"{service} does not depend on {needed}")
+        else:
+            shown.append(f"{service} depends on {needed}")
+    return not problems, "; ".join(problems or shown)
+
+
+def stack_http_json(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """GET path of the role's service answers 200 with JSON holding `expect`."""
+    run = stack.stack_run(ctx, params)
+    container = run.container(params["role"])
+    if isinstance(container, str):
+        return False, container
+    path, expect = params["path"], params["expect"]
+
+    def accepted(reply: apps.Reply) -> bool:
+        body = reply.json()
+        return reply.status == 200 and body is not None and json_contains(body, expect)
+
+    reply = stack.ask_until(
+        run, params["role"], params["port"], path, accepted, params["ready_timeout"]
+    )
+    hint = ""
+    if reply.status is None and "refused" in reply.body:
+        hint = " (the container runs: does the app listen on 127.0.0.1 only, not 0.0.0.0?)"
+    return accepted(reply), f"GET {path} on port {params['port']}: {reply.describe()}{hint}"
+
+
+def service_exec(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """`docker compose exec <service> COMMAND` exits 0 and prints `expect` (asked until the
+    timeout: a database initialises its data directory on its first start)."""
+    run = stack.stack_run(ctx, params)
+    container = run.container(params["role"])
+    if isinstance(container, str):
+        return False, container
+    last: list[Any] = [None, ""]
+
+    def attempt() -> bool:
+        try:
+            code, out = container.exec_run(params["command"])
+        except docker.errors.APIError as exc:
+            code, out = None, str(exc.explanation or exc).encode()
+        last[:] = [code, " ".join(out.decode(errors="replace").split())[:160]]
+        return code == 0 and params["expect"] in last[1]
+
+    passed = poll(attempt, params["ready_timeout"], 1.0)
+    shown = " ".join(params["command"])
+    return passed, f"exec {run.service(params['role'])} {shown}: exit {last[0]}, {last[1]}"
+
+
+def named_volume(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """The role's service keeps `path` (or a folder above it) in a named volume."""
+    run = stack.stack_run(ctx, params)
+    if not run.model:
+        return False, str(run.error)
+    service = run.service(params["role"])
+    if service is None:
+        return False, f"{run.compose_file} has no {params['role']} service"
+    mounts = run.model["services"][service].get("volumes") or []
+    path = params["path"].rstrip("/")
+    for mount in mounts:
+        target = str(mount.get("target", "")).rstrip("/")
+        if mount.get("type") == "volume" and mount.get("source") and _covers(target, path):
+            return True, f"{service}: volume {mount['source']} on {mount['target']}"
+    shown = ", ".join(f"{m.get('type')} {m.get('source', '')}:{m.get('target')}" for m in mounts)
+    return False, f"{service}: {path} is not in a named volume ({shown or 'no volume'})"
+
+
+def basic_auth_api(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """GET path with the credentials the compose file gives answers 200 with JSON holding
+    `key`; with no credentials, and with a wrong password, 401."""
+    run = stack.stack_run(ctx, params)
+    container = run.container(params["role"])
+    if isinstance(container, str):
+        return False, container
+    credentials = _credentials(run, params)
+    if credentials is None:
+        return False, f"{run.compose_file} gives no {' / '.join(params['credentials']['keys'])}"
+    listing = _student_list(ctx, run, params, credentials)
+    if isinstance(listing, str):
+        return False, listing
+    role, port, path = params["role"], params["port"], params["path"]
+    anonymous = run.get(role, port, path)
+    wrong = run.get(role, port, path, auth=(credentials[0], f"{credentials[1]}-wrong"))
+    if anonymous.status != 401:
+        return False, f"without credentials: {anonymous.describe()}"
+    if wrong.status != 401:
+        return False, f"with a wrong password: {wrong.describe()}"
+    return True, f"{len(listing)} students with the credentials; 401 without and with a wrong one"
+
+
+def no_baked_credentials(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """The password the compose file gives is neither a value in the image's configuration
+    (ENV, labels) nor a string literal in a file of its build context (a default such as
+    `os.environ.get("PASSWORD", "python")`): it comes from configuration only."""
+    run = stack.stack_run(ctx, params)
+    credentials = _credentials(run, params) if run.model else None
+    if credentials is None:
+        return False, "the compose file gives no credentials: they can only be in the image"
+    password = credentials[1]
+    built = ctx.build(params["context"], run.compose_file)
+    if built.tag is None:
+        return False, str(built.error)
+    config = ctx.sandbox.client.images.get(built.tag).attrs["Config"]
+    settings = [entry.split("=", 1) for entry in config.get("Env") or [] if "=" in entry]
+    settings += list((config.get("Labels") or {}).items())
+    baked = [name for name, value in settings if value == password]
+    if baked:
+        return False, f"the image's configuration sets the password: {', '.join(baked)}"
+    # Quoted, so that the password `python` is not found in `FROM python-course`.
+    literal = re.compile(rf"([\"']){re.escape(password)}\1")
+    context = ctx.root / params["context"]
+    for path in sorted(p for p in context.rglob("*") if p.is_file() and ".git" not in p.parts):
+        text = path.read_bytes()[:MAX_TEXT_BYTES].decode(errors="replace")
+        if literal.search(text):
+            return False, f"{path.relative_to(ctx.root)} holds the password as a literal"
+    return True, f"the password is in no ENV, label or file of {params['context']}/"
+
+
+def page_lists(ctx: Context, params: Mapping[str, Any]) -> Outcome:
+    """The page, its button pressed, names every student the API lists."""
+    run = stack.stack_run(ctx, params)
+    container = run.container(params["page_role"])
+    if isinstance(container, str):
+        return False, container
+    credentials = _credentials(run, params)
+    listing = (
+        _student_list(ctx, run, params, credentials)
+        if credentials
+        else "the compose file gives the page no credentials"
+    )
+    if isinstance(listing, str):
+        return False, f"no student list to show: {listing}"
+
+    def accepted(reply: apps.Reply) -> bool:
+        return reply.status == 200 and all(name in reply.body for name in listing)
+
+    page = params["page"]
+    reply = stack.ask_until(
+        run,
+        params["page_role"],
+        page["port"],
+        page["path"],
+        accepted,
+        ctx.sandbox.timeouts.step,
+        form=page["form"],
+    )
+    if not accepted(reply):
+        missing = [name for name in listing if name not in reply.body]
+        # The page's words after its tags are gone: its end is where a list would be.
+        text = " ".join(re.sub(r"<[^>]*>", " ", reply.body).split())[-120:]
+        shown = f"HTTP {reply.status}: …{text}" if reply.status else reply.describe()
+        return False, f"the page does not list {', '.join(missing)}: {shown}"
+    return True, f"the page lists {', '.join(listing)}"
+
+
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _covers(mount_target: str, path: str) -> bool:
+    return path == mount_target or path.startswith(f"{mount_target}/")
+
+
+def _credentials(run: stack.StackRun, params: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The user and password the compose file gives the first role that has both keys."""
+    user_key, password_key = params["credentials"]["keys"]
+    for role in params["credentials"]["roles"]:
+        env = run.environment(role)
+        if env.get(user_key) and env.get(password_key):
+            return str(env[user_key]), str(env[password_key])
+    return None
+
+
+def _student_list(
+    ctx: Context, run: stack.StackRun, params: Mapping[str, Any], credentials: tuple[str, str]
+) -> list[str] | str:
+    """The names the API lists with the credentials (asked once), or why it does not."""
+
+    def ask() -> list[str] | str:
+        key = params["key"]
+
+        def accepted(reply: apps.Reply) -> bool:
+            body = reply.json()
+            return (
+                reply.status == 200 and isinstance(body, dict) and isinstance(body.get(key), dict)
+            )
+
+        reply = stack.ask_until(
+            run,
+            params["role"],
+            params["port"],
+            params["path"],
+            accepted,
+            params["ready_timeout"],
+            auth=credentials,
+        )
+        if not accepted(reply):
+            return f"with the compose file's credentials: {reply.describe()}"
+        return sorted(reply.json()[key])
+
+    return ctx.once("student_list", ask)
 
 
 def _compose_services(path: Path) -> dict[str, Any]:
@@ -502,5 +738,12 @@ CHECKS: dict[str, Check] = {
         query_answers,
         query_recorded,
         query_survives_recreate,
+        compose_starts,
+        stack_http_json,
+        service_exec,
+        named_volume,
+        basic_auth_api,
+        no_baked_credentials,
+        page_lists,
     )
 }

@@ -120,6 +120,27 @@ class Context:
 
         return self.once(f"build:{context}", run)
 
+    def build_services(
+        self, model: Mapping[str, Any], compose_relative: str
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Build every service of the compose model that has a build section, as Compose
+        would: the image tag of each that built, and why each other one did not."""
+        built: dict[str, str] = {}
+        failed: dict[str, str] = {}
+        for name, service in (model.get("services") or {}).items():
+            if not service.get("build"):
+                continue
+            context = Path(service["build"]["context"]).resolve()
+            if not context.is_relative_to(self.root.resolve()):
+                failed[name] = f"{name} builds from {context}, outside the submission"
+                continue
+            outcome = self.build(str(context.relative_to(self.root.resolve())), compose_relative)
+            if outcome.tag is None:
+                failed[name] = str(outcome.error)
+            else:
+                built[name] = outcome.tag
+        return built, failed
+
 
 def poll(condition: Callable[[], T], timeout: float, interval: float = 0.25) -> T:
     """Call `condition` until it returns something truthy or `timeout` seconds passed; its

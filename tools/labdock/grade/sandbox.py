@@ -19,7 +19,7 @@ import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,9 +152,15 @@ class Sandbox:
         except ValueError:
             raise ComposeError(f"{compose_file.name}: Compose printed no model") from None
 
-    def up(self, model: Mapping[str, Any], built: Mapping[str, str]) -> list[str]:
-        """Contain the model, point built services at our image tags, start it (`up -d`).
-        Returns the containment notes."""
+    def up(
+        self,
+        model: Mapping[str, Any],
+        built: Mapping[str, str],
+        services: Sequence[str] = (),
+    ) -> list[str]:
+        """Contain the model, point built services at our image tags, start it (`up -d`,
+        only the named services and their dependencies when given). Returns the
+        containment notes."""
         contained, notes = contain(model, self.root, self.labels, self.limits)
         for service_name, tag in built.items():
             service = contained["services"][service_name]
@@ -168,7 +174,7 @@ class Sandbox:
         workdir = self._workdir()
         path = workdir / "compose.contained.json"
         path.write_text(json.dumps(contained), encoding="utf-8")
-        self._compose("-f", str(path), "up", "-d", "--no-build", "--pull", "never")
+        self._compose("-f", str(path), "up", "-d", "--no-build", "--pull", "never", *services)
         return notes
 
     def container(self, service: str) -> Container | None:
