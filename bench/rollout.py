@@ -82,9 +82,11 @@ METHODS = ("stacks role (proxy)", f"stacks role @{BASELINE}", "compose up -d")
 
 @dataclass
 class LoopStats:
-    """Outcome of a request loop: (monotonic time, answered 200) per request."""
+    """Outcome of a request loop: (monotonic time, answered 200) per request, and what each
+    failed request got (a status or the error), with its time."""
 
     samples: list[tuple[float, bool]] = field(default_factory=list)
+    failures: list[tuple[float, str]] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
@@ -115,10 +117,14 @@ def request_loop(
             ):
                 return
             try:
-                ok = session.get(url, timeout=2).status_code == 200
-            except requests.RequestException:
-                ok = False
-            stats.samples.append((time.monotonic(), ok))
+                status = session.get(url, timeout=2).status_code
+                ok, detail = status == 200, f"HTTP {status}"
+            except requests.RequestException as exc:
+                ok, detail = False, f"{type(exc).__name__}: {str(exc)[-120:]}"
+            now = time.monotonic()
+            stats.samples.append((now, ok))
+            if not ok:
+                stats.failures.append((now, f"{url}: {detail}"))
             time.sleep(interval)
 
     worker = threading.Thread(target=run, daemon=True)
@@ -259,6 +265,8 @@ def _measure(copy: Copy, rollout: Callable[[], None], args: argparse.Namespace) 
         "failed": stats.failed,
         "longest_gap_s": round(stats.longest_gap, 2),
         "rollout_s": round(duration, 1),
+        # When (seconds into the rollout) and how the first few requests failed.
+        "failures": [f"+{t - started:.1f}s {what}" for t, what in stats.failures[:3]],
     }
 
 
@@ -342,6 +350,8 @@ def _print_row(stack: str, method: str, figures: dict[str, Any]) -> None:
         f"{figures['longest_gap_s']:>17}{figures['rollout_s']:>13}",
         flush=True,
     )
+    for failure in figures["failures"]:
+        print(f"{'':<18}  failed {failure}", flush=True)
 
 
 def _course_apps() -> list[dict[str, Any]]:
