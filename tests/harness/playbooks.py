@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -48,10 +48,14 @@ def group_vars() -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def play_report(result: subprocess.CompletedProcess[str], tail: int = 3000) -> str:
+class PlayOutput(Protocol):
+    stdout: str
+
+
+def play_report(result: PlayOutput, tail: int = 3000) -> str:
     """What a failed play said, for an assertion message: every failed or rescued task with
     its title and error line first (a rescued failure scrolls out of the tail, and it is often
-    the first cause), then the tail of the output and stderr."""
+    the first cause), then the tail of the output and of stderr when it was kept apart."""
     failures: list[str] = []
     task = ""
     for line in result.stdout.splitlines():
@@ -60,4 +64,5 @@ def play_report(result: subprocess.CompletedProcess[str], tail: int = 3000) -> s
         elif line.startswith(("fatal:", "failed:")):
             failures.append(f"{task}\n  {line[:1500]}")
     head = "\n".join(failures[:10])
-    return f"{head}\n...\n{result.stdout[-tail:]}{result.stderr[-1000:]}"
+    stderr = getattr(result, "stderr", None) or ""
+    return f"{head}\n...\n{result.stdout[-tail:]}{stderr[-1000:]}"
