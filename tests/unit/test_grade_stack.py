@@ -1,9 +1,16 @@
-"""A student's compose stack with a service that did not build: what a teacher would still
-start (`docker compose up db` after the api's build failed), and nothing that needs it."""
+"""A student's compose stack (grids 003, 004) without an engine: what a teacher would still
+start after a build failed, which volume holds the database, whose credentials are used."""
 
 from __future__ import annotations
 
-from labdock.grade.stack import _startable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labdock.grade.checks import _credentials, named_volume
+from labdock.grade.context import Context, Submission
+from labdock.grade.stack import StackRun, _startable
 
 
 def test_services_needing_an_unbuilt_one_are_not_started() -> None:
@@ -21,3 +28,46 @@ def test_services_needing_an_unbuilt_one_are_not_started() -> None:
 def test_everything_starts_when_everything_built() -> None:
     model = {"services": {"db": {}, "api": {"depends_on": {"db": {}}}}}
     assert _startable(model, {}) == ["db", "api"]
+
+
+def _started(tmp_path: Path, services: dict[str, Any], roles: dict[str, str]) -> Context:
+    """A context whose stack run is already known (as if started): no engine needed."""
+    ctx = Context(Submission("alice", tmp_path, "alice"), sandbox=None, registry=None)  # type: ignore[arg-type]
+    run = StackRun(compose_file="compose.yaml", model={"services": services}, roles=roles)
+    ctx.once("stack", lambda: run)
+    return ctx
+
+
+@pytest.mark.parametrize(
+    ("volumes", "passed"),
+    [
+        ([{"type": "volume", "source": "db_data", "target": "/var/lib/postgresql/data"}], True),
+        ([{"type": "volume", "source": "pg", "target": "/var/lib/postgresql/"}], True),
+        # An anonymous volume (no source) and a bind mount are not named volumes.
+        ([{"type": "volume", "target": "/var/lib/postgresql/data"}], False),
+        ([{"type": "bind", "source": "/s/data", "target": "/var/lib/postgresql/data"}], False),
+        ([{"type": "volume", "source": "logs", "target": "/var/log"}], False),
+        ([], False),
+    ],
+)
+def test_named_volume_must_hold_the_database_folder(
+    tmp_path: Path, volumes: list[dict[str, str]], passed: bool
+) -> None:
+    ctx = _started(tmp_path, {"postgres": {"volumes": volumes}}, {"db": "postgres"})
+    outcome = named_volume(ctx, {"role": "db", "path": "/var/lib/postgresql/data"})
+    assert outcome[0] is passed, outcome[1]
+
+
+def test_credentials_are_the_websites_else_the_apis(tmp_path: Path) -> None:
+    keys = {"roles": ["website", "api"], "keys": ["USERNAME", "PASSWORD"]}
+    both = {
+        "web": {"environment": {"USERNAME": "toto", "PASSWORD": "python"}},
+        "api": {"environment": {"USERNAME": "admin", "PASSWORD": "s3cret"}},
+    }
+    roles = {"website": "web", "api": "api"}
+    run = StackRun("compose.yaml", model={"services": both}, roles=roles)
+    assert _credentials(run, {"credentials": keys}) == ("toto", "python")
+    both["web"]["environment"] = {"USERNAME": "toto"}
+    assert _credentials(run, {"credentials": keys}) == ("admin", "s3cret")
+    both["api"]["environment"] = {}
+    assert _credentials(run, {"credentials": keys}) is None
