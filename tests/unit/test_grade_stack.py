@@ -10,7 +10,7 @@ import pytest
 
 from labdock.grade.checks import _credentials, named_volume
 from labdock.grade.context import Context, Submission
-from labdock.grade.stack import StackRun, _startable
+from labdock.grade.stack import StackRun, _find_service, _startable
 
 
 def test_services_needing_an_unbuilt_one_are_not_started() -> None:
@@ -71,3 +71,20 @@ def test_credentials_are_the_websites_else_the_apis(tmp_path: Path) -> None:
     assert _credentials(run, {"credentials": keys}) == ("admin", "s3cret")
     both["api"]["environment"] = {}
     assert _credentials(run, {"credentials": keys}) is None
+
+
+@pytest.mark.parametrize(
+    ("services", "found"),
+    [
+        ({"db": {"image": "mysql"}, "pg": {"image": "postgres:16"}}, "db"),
+        ({"pg": {"image": "lab:5000/course/postgres:15@sha256:ab"}, "api": {}}, "pg"),
+        ({"pg": {"image": "postgres"}, "replica": {"image": "postgres"}}, None),
+        ({"cache": {"image": "redis"}}, None),
+    ],
+)
+def test_the_database_is_found_by_name_else_by_its_image(
+    tmp_path: Path, services: dict[str, Any], found: str | None
+) -> None:
+    ctx = Context(Submission("alice", tmp_path, "alice"), sandbox=None, registry=None)  # type: ignore[arg-type]
+    spec = {"names": ["db", "postgres"], "images": ["postgres"]}
+    assert _find_service(ctx, {"services": services}, spec) == found

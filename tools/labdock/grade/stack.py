@@ -4,7 +4,8 @@ contained model is started under our project name, and a probe container joins t
 network to send the requests the services' own peers would send.
 
 Services are found by role, as the grid names them: the service that builds the role's
-folder, else the first service with one of the role's accepted names. Each check reads the
+folder, else the first service with one of the role's accepted names, else the one service
+whose image is the role's. Each check reads the
 one run (built, started and probed once per submission)."""
 
 from __future__ import annotations
@@ -163,7 +164,25 @@ def _find_service(ctx: Context, model: Mapping[str, Any], spec: Mapping[str, Any
         if name is not None:
             return name
     services = model.get("services") or {}
-    return next((name for name in spec.get("names") or [] if name in services), None)
+    named = next((name for name in spec.get("names") or [] if name in services), None)
+    if named is not None:
+        return named
+    # Else the one service whose image is the role's (`postgres:16`, `<registry>/postgres:15`).
+    by_image = [
+        name
+        for name, service in services.items()
+        if any(
+            word in _repository_name(service.get("image") or "")
+            for word in spec.get("images") or []
+        )
+    ]
+    return by_image[0] if len(by_image) == 1 else None
+
+
+def _repository_name(reference: str) -> str:
+    """`registry:5000/course/postgres:15@sha256:...` -> `postgres`."""
+    path = reference.split("@", 1)[0].rsplit("/", 1)[-1]
+    return path.split(":", 1)[0]
 
 
 def _project_networks(containers: Any) -> list[str]:
