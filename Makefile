@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: site test venv provision php-cli lint unit integration e2e bench maintenance clean \
+.PHONY: site test venv provision test-tools lint unit integration e2e bench maintenance clean \
 	room-up room-down
 
 site: venv ## Run the main job (site.yml) on this machine
@@ -19,7 +19,7 @@ site: venv ## Run the main job (site.yml) on this machine
 maintenance: venv ## Prune and garbage-collect the lab registry (playbooks/maintenance.yml)
 	$(BIN)/ansible-playbook playbooks/maintenance.yml $(ANSIBLE_ARGS)
 
-test: lint provision php-cli ## Lint, then unit, integration and end-to-end tests
+test: lint provision test-tools ## Lint, then unit, integration and end-to-end tests
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 venv: $(STAMP)
@@ -35,12 +35,16 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 provision: venv
 	$(BIN)/ansible-playbook playbooks/provision.yml $(ANSIBLE_ARGS)
 
-# The PHP CLI runs the student website's page in its unit tests; installed from Debian when
-# we may (root with apt), else those tests are skipped with the reason.
-php-cli:
+# Test tools from Debian, installed when we may (root with apt), else the tests that need them
+# are skipped with the reason: the PHP CLI runs the student website's page in its unit tests,
+# skopeo is the second registry client of the accounts tests.
+test-tools:
 	@command -v php >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends php8.2-cli >/dev/null; } || \
 	  echo "php CLI not installed: the student website's unit tests will be skipped"
+	@command -v skopeo >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends skopeo >/dev/null; } || \
+	  echo "skopeo not installed: the accounts test that copies with skopeo will be skipped"
 
 lint: venv
 	$(BIN)/ruff check .
