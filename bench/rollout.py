@@ -34,9 +34,9 @@ from typing import Any
 
 import docker
 import requests
-import yaml
 
 from tests.harness.docker_images import build_from_dockerfile, untag_under
+from tests.harness.playbooks import group_vars
 from tests.harness.registry import USER, ThrowawayRegistry, free_loopback_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -355,6 +355,6 @@ def _print_row(stack: str, method: str, figures: dict[str, Any]) -> None:
 
 
 def _course_apps() -> list[dict[str, Any]]:
-    """The images role's app list (its defaults), to build only what the stacks need."""
-    defaults = yaml.safe_load((REPO_ROOT / "roles/images/defaults/main.yml").read_text())
-    return defaults["images_apps"]
+    """The lab's app list (group_vars `labdock_images`, which the images role reads), to
+    build only what the stacks need."""
+    return group_vars()["labdock_images"]
