@@ -23,6 +23,7 @@ from labdock.errors import RegistryError, RegistryNotFound
 from labdock.grade import apps, chat, stack
 from labdock.grade.context import Context, Outcome, poll
 from labdock.registry import DOCKER_MANIFEST, MANIFEST_TYPES, OCI_MANIFEST
+from labdock.stackcheck.discovery import image_name
 from labdock.stackcheck.endpoints import json_contains
 from labdock.stackcheck.inspection import WRAPPERS
 
@@ -389,10 +390,10 @@ def compose_starts(ctx: Context, params: Mapping[str, Any]) -> Outcome:
     shown: list[str] = []
     for role in params["starts"]:
         # A service may restart once while its dependency starts: give it the step's time.
-        container = poll(
+        running = poll(
             lambda role=role: isinstance(run.container(role), Container), ctx.sandbox.timeouts.step
         )
-        if container:
+        if running:
             shown.append(f"{run.service(role)} running")
         else:
             problems.append(str(run.container(role)))
@@ -620,10 +621,8 @@ def _compose_services(path: Path) -> dict[str, Any]:
 
 def _image_is(reference: str, repository: str) -> bool:
     """`<registry>/<namespace>/socket_server:1.0` is socket_server from a registry."""
-    path = reference.split("@", 1)[0]
-    if ":" in path.rsplit("/", 1)[-1]:
-        path = path.rsplit(":", 1)[0]
-    return "/" in path and path.rsplit("/", 1)[-1] == repository
+    # A tag cannot hold "/": any "/" before the digest is a registry or namespace part.
+    return "/" in reference.split("@", 1)[0] and image_name(reference) == repository
 
 
 def _committed_blobs(root: Path, paths: list[str]) -> dict[str, str] | str:

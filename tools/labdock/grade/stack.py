@@ -19,6 +19,7 @@ from docker.models.containers import Container
 from labdock.grade.apps import Probe, Reply, start_probe
 from labdock.grade.context import Context, poll
 from labdock.grade.sandbox import ComposeError
+from labdock.stackcheck.discovery import image_name
 
 
 @dataclass
@@ -171,18 +172,9 @@ def _find_service(ctx: Context, model: Mapping[str, Any], spec: Mapping[str, Any
     by_image = [
         name
         for name, service in services.items()
-        if any(
-            word in _repository_name(service.get("image") or "")
-            for word in spec.get("images") or []
-        )
+        if any(word in image_name(service.get("image") or "") for word in spec.get("images") or [])
     ]
     return by_image[0] if len(by_image) == 1 else None
-
-
-def _repository_name(reference: str) -> str:
-    """`registry:5000/course/postgres:15@sha256:...` -> `postgres`."""
-    path = reference.split("@", 1)[0].rsplit("/", 1)[-1]
-    return path.split(":", 1)[0]
 
 
 def _project_networks(containers: Any) -> list[str]:

@@ -33,10 +33,14 @@ class Service:
     def image_name(self) -> str:
         """Repository name without the registry or tag: `lab.example:5000/simple-api:1.0` ->
         `simple-api`. The rules follow the app, whatever the service is called."""
-        reference = self.container.attrs["Config"]["Image"]
-        path = reference.split("@", 1)[0]
-        last = path.rsplit("/", 1)[-1]
-        return last.split(":", 1)[0]
+        return image_name(self.container.attrs["Config"]["Image"])
+
+
+def image_name(reference: str) -> str:
+    """An image reference's last path part without tag or digest:
+    `registry:5000/course/postgres:15@sha256:...` -> `postgres`."""
+    last = reference.split("@", 1)[0].rsplit("/", 1)[-1]
+    return last.split(":", 1)[0]
 
 
 def connect() -> docker.DockerClient:
