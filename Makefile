@@ -8,8 +8,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+comma := ,
+space := $(subst ,, )
 
-.PHONY: site test venv provision test-tools lint unit integration e2e bench maintenance clean \
+.PHONY: site rollback test venv provision test-tools lint unit integration e2e bench maintenance clean \
 	room-up room-down
 
 site: venv ## Run the main job (site.yml) on this machine
@@ -18,6 +20,12 @@ site: venv ## Run the main job (site.yml) on this machine
 # Registry maintenance: prune by registry_retention_rules, GC in a read-only window.
 maintenance: venv ## Prune and garbage-collect the lab registry (playbooks/maintenance.yml)
 	$(BIN)/ansible-playbook playbooks/maintenance.yml $(ANSIBLE_ARGS)
+
+# Back to each named stack's previous deployment (its .env.previous digests), blue/green.
+rollback: venv ## Roll STACKS (space-separated) back to their previous deployment
+	@test -n "$(STACKS)" || { echo "make rollback: set STACKS to the stacks to roll back, e.g. make rollback STACKS=frontend_backend" >&2; exit 2; }
+	$(BIN)/ansible-playbook playbooks/stacks.yml -e stacks_rollback=true \
+	  -e '{"stacks_enabled": [$(subst $(space),$(comma),$(patsubst %,"%",$(strip $(STACKS))))]}' $(ANSIBLE_ARGS)
 
 test: lint provision test-tools ## Lint, then unit, integration and end-to-end tests
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -135,6 +135,47 @@ def test_good_repush_rolls_out_without_a_failed_request(
     assert frontend.answers and set(frontend.answers) == {200}, frontend.answers
 
 
+def test_rollback_on_purpose_brings_back_the_previous_digest_blue_green(
+    lab: Lab, docker_client: docker.DockerClient, repush_frontend: Repush
+) -> None:
+    before = recorded(lab, "FRONTEND_IMAGE")
+    # A re-pushed 1.0 that is healthy, rolled out: the teacher then wants the old one back.
+    repush_frontend("LABEL org.labdock.test=rolled-back")
+    result = lab.deploy(stacks_enabled=["frontend_backend"])
+    assert result.returncode == 0, play_report(result)
+    repushed = recorded(lab, "FRONTEND_IMAGE")
+    assert repushed != before
+
+    with Poller(lab.url("frontend")) as frontend, Poller(lab.url("backend")) as backend:
+        result = lab.deploy(stacks_enabled=["frontend_backend"], stacks_rollback=True)
+    assert result.returncode == 0, play_report(result)
+    assert "Ensure the new version runs beside the serving one" in result.stdout
+    # The exact previous digest runs and is the record, though 1.0 still names the re-push;
+    # the record it replaced is the one a second rollback would return to.
+    assert recorded(lab, "FRONTEND_IMAGE") == before
+    assert before.split("@", 1)[1] in running_digests(docker_client, lab)
+    replaced = (lab.root / "frontend_backend" / ".env.previous").read_text()
+    assert f"FRONTEND_IMAGE={repushed}" in replaced
+    for poller in (frontend, backend):
+        assert poller.answers and set(poller.answers) == {200}, poller.answers
+    verify = lab.labdock("verify", "frontend_backend", "--project-prefix", lab.prefix)
+    assert verify.returncode == 0, verify.stdout[-3000:]
+
+
+def test_rollback_of_a_stack_never_updated_names_it_and_changes_nothing(lab: Lab) -> None:
+    env = lab.root / "website" / ".env"
+    assert not (lab.root / "website" / ".env.previous").exists()
+    record = env.read_text()
+
+    result = lab.deploy(stacks_enabled=["website"], stacks_rollback=True)
+
+    assert result.returncode != 0
+    assert "website has not been updated on this host since its first deployment" in result.stdout
+    assert "1 of 1 stacks failed" in result.stdout
+    assert env.read_text() == record
+    assert requests.get(lab.url("website", "/healthcheck"), timeout=10).status_code == 200
+
+
 def test_broken_repush_never_replaces_the_serving_digest(
     lab: Lab, docker_client: docker.DockerClient, repush_frontend: Repush
 ) -> None:
