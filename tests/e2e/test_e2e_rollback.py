@@ -147,7 +147,8 @@ def test_rollback_on_purpose_brings_back_the_previous_digest_blue_green(
     assert repushed != before
 
     with Poller(lab.url("frontend")) as frontend, Poller(lab.url("backend")) as backend:
-        result = lab.deploy(stacks_enabled=["frontend_backend"], stacks_rollback=True)
+        # A string, as `make rollback` and `-e stacks_rollback=true` give it.
+        result = lab.deploy(stacks_enabled=["frontend_backend"], stacks_rollback="true")
     assert result.returncode == 0, play_report(result)
     assert "Ensure the new version runs beside the serving one" in result.stdout
     # The exact previous digest runs and is the record, though 1.0 still names the re-push;

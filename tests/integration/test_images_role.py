@@ -22,8 +22,9 @@ import pytest
 from docker.models.images import Image
 
 from labdock.registry import RegistryClient
+from tests.harness.docker_images import build_from_dockerfile
 from tests.harness.playbooks import play_report
-from tests.harness.registry import ThrowawayRegistry
+from tests.harness.registry import USER, ThrowawayRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -185,3 +186,43 @@ def test_builds_once_then_only_what_changed(
     assert (changed_app, "1.0") not in after  # the catalog lists what this run publishes
     untouched = {key: digest for key, digest in after.items() if key[0] != changed_app}
     assert untouched == {key: digest for key, digest in catalog.items() if key[0] != changed_app}
+
+
+def test_a_version_tag_pushed_from_outside_is_named_and_left_alone(
+    lab: Lab,
+    registry: ThrowawayRegistry,
+    registry_client: RegistryClient,
+    docker_client: docker.DockerClient,
+) -> None:
+    run_play(lab)
+    app = lab.apps[0]
+    repository = f"{registry.address}/{app}"
+    original = docker_client.images.get(f"{repository}:1.0")
+    # A teacher's hot fix pushed by hand under the same version: the app's files are unchanged.
+    build_from_dockerfile(
+        docker_client, f"FROM {repository}:1.0\nLABEL hotfix=yes\n", f"{repository}:1.0"
+    )
+    hotfix = docker_client.images.get(f"{repository}:1.0")
+    auth = {"username": USER, "password": registry.password}
+    try:
+        docker_client.images.push(repository, tag="1.0", auth_config=auth)
+        hand_pushed = registry_client.manifest_digest(app, "1.0")
+        original.tag(repository, "1.0")  # the local tag back on the play's build
+        refused = run_play(lab, succeeds=False)
+    finally:
+        # Untagged now, and a child of the app's image: the fixture's clean-up needs it gone.
+        docker_client.images.remove(hotfix.id, force=True)
+
+    assert len(refused.failures) == 1, refused.failures
+    message = refused.failures[0]
+    assert message.startswith(f"{app}:1.0 is already in the registry with other content")
+    assert "did not change" in message and "was pushed from outside this play" in message
+    assert registry_client.manifest_digest(app, "1.0") == hand_pushed  # the play moves nothing
+
+    # The way back the message gives: the play's build under the version tag again.
+    undo = message.split("undo the push: `docker tag ", 1)[1].split("`", 1)[0]
+    source, target = undo.split()
+    assert target == f"{repository}:1.0"
+    docker_client.images.get(source).tag(repository, "1.0")
+    docker_client.images.push(repository, tag="1.0", auth_config=auth)
+    assert run_play(lab).changed == 0
