@@ -41,7 +41,8 @@ from tests.harness.registry import USER, ThrowawayRegistry, free_loopback_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-OLD, NEW = "1.0", "1.1"
+# The lab's version tag (what the images play pushes), and a bench version beside it.
+OLD, NEW = str(group_vars()["labdock_images_version"]), "1.1"
 # The last commit whose stacks role updated containers in place (before the proxy).
 BASELINE = "7e2b53c"
 BASELINE_PATHS = [

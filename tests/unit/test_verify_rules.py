@@ -6,10 +6,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import yaml
 
 from labdock.stackcheck import inspection
 from labdock.stackcheck.discovery import Service
 from labdock.stackcheck.endpoints import RULES, check_endpoint, json_contains
+from tests.harness.playbooks import REPO_ROOT, group_vars
+
+
+def stacks_catalog() -> dict[str, dict[str, str]]:
+    path = REPO_ROOT / "roles" / "stacks" / "vars" / "main.yml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["stacks_catalog"]
 
 
 @dataclass
@@ -174,12 +181,13 @@ def test_unknown_image_is_a_failure_not_a_pass() -> None:
     assert check_endpoint(svc, [svc]) == (False, "no rule for image 'mystery'")
 
 
-def test_every_course_image_has_a_rule() -> None:
-    course = {
-        "backend", "frontend", "student_age", "student_website", "website",
-        "simple-api", "postgres", "socket_server", "socket_client",
-    }  # fmt: skip
-    assert course <= set(RULES)
+def test_every_image_a_stack_runs_has_a_rule() -> None:
+    # What the lab deploys, read where it is defined: the course images of group_vars and
+    # every image of the stacks role's catalog (the bases postgres and nginx among them).
+    course = {image["name"] for image in group_vars()["labdock_images"]}
+    deployed = {image for services in stacks_catalog().values() for image in services.values()}
+    assert len(course) > 1
+    assert course | deployed <= set(RULES), sorted(course | deployed - set(RULES))
 
 
 def test_postgres_rule_runs_psql_as_the_configured_user() -> None:
