@@ -193,7 +193,7 @@ def test_broken_repush_never_replaces_the_serving_digest(
     assert "service frontend: running, health unhealthy" in result.stdout
     assert "[exit 1]" in result.stdout  # the health log's lines are quoted
     # The next stack was still deployed, and the summary names the failed one only.
-    assert "Ensure the stack is up and healthy, or rolled back: website" in result.stdout
+    assert "Ensure the service is up and healthy: website/proxy" in result.stdout
     assert "1 of 2 stacks failed" in result.stdout
     assert "- frontend_backend: stack frontend_backend failed" in result.stdout
     # The record is the previous digest, and that digest serves.
