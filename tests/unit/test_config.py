@@ -12,6 +12,7 @@ from labdock import config
 from labdock.config import add_connection_arguments, resolve, settings_from_args
 from labdock.errors import ConfigError
 from tests.harness.pki import make_ca_and_server_cert
+from tests.harness.playbooks import group_vars
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,43 @@ def test_env_beats_file_and_flags_beat_env(client_json: Path, tmp_path: Path) ->
 def test_defaults_when_nothing_is_set(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(config, "DEFAULT_CONFIG_PATH", tmp_path / "absent.json")
     settings = resolve({}, {})
-    assert settings == config.Settings("https://localhost:5000", None, None, None)
+    # The lab registry as group_vars defines it, where the plays deploy it.
+    lab = group_vars()
+    url = f"https://{lab['labdock_registry_host']}:{lab['labdock_registry_port']}"
+    assert settings == config.Settings(url, None, None, None)
+
+
+def test_client_json_is_where_group_vars_puts_the_state() -> None:
+    assert Path(group_vars()["labdock_state_dir"]) / "client.json" == config.DEFAULT_CONFIG_PATH
+
+
+def test_no_url_anywhere_is_said_not_guessed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A lab host's copy of the package: no group_vars, and a client.json without a URL.
+    monkeypatch.setattr(config, "DEFAULT_URL", None)
+    (tmp_path / "client.json").write_text("{}")
+    with pytest.raises(ConfigError, match="no registry URL: give --url"):
+        resolve({}, {"LABDOCK_CONFIG": str(tmp_path / "client.json")})
+
+
+def test_project_prefix_from_client_json_then_group_vars(tmp_path: Path) -> None:
+    path = tmp_path / "client.json"
+    path.write_text(json.dumps({"url": "https://r:1", "project_prefix": "course-"}))
+    assert config.lab_project_prefix({"LABDOCK_CONFIG": str(path)}) == "course-"
+    path.write_text(json.dumps({"url": "https://r:1"}))
+    expected = group_vars()["labdock_project_prefix"]
+    assert config.lab_project_prefix({"LABDOCK_CONFIG": str(path)}) == expected
+
+
+def test_no_project_prefix_anywhere_names_the_flag(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(config, "group_vars", dict)
+    path = tmp_path / "client.json"
+    path.write_text(json.dumps({"url": "https://r:1"}))
+    with pytest.raises(ConfigError, match=r"give --project-prefix, or run site\.yml"):
+        config.lab_project_prefix({"LABDOCK_CONFIG": str(path)})
 
 
 def test_explicit_config_file_must_exist(tmp_path: Path) -> None:

@@ -16,16 +16,6 @@ from tests.harness.playbooks import REPO_ROOT, group_vars
 PRODUCT = ("roles", "playbooks", "tools", "compose", "bench", "site.yml")
 SUFFIXES = {".yml", ".yaml", ".py", ".j2", ".sh", ".json", ".cfg"}
 
-# Copies the CLI still carries because a lab host has no group_vars to read: the CLI needs
-# them from client.json (issue 16, item 3, left undone). Listed so that a new copy fails, and
-# so does one removed without being struck off here.
-NOT_YET_READ_FROM_CLIENT_JSON = {
-    ("labdock_state_dir", "tools/labdock/config.py"),
-    ("labdock_registry_address", "tools/labdock/config.py"),
-    ("labdock_project_prefix", "tools/labdock/room/jobs.py"),
-    ("labdock_project_prefix", "tools/labdock/stackcheck/discovery.py"),
-}
-
 
 @dataclass(frozen=True)
 class Fact:
@@ -63,6 +53,7 @@ def facts() -> list[Fact]:
                 re.MULTILINE,
             ),
         ),
+        Fact("labdock_host_config_path", re.compile(re.escape(lab["labdock_host_config_path"]))),
         Fact("labdock_nginx_tag", re.compile(rf"\b{re.escape(lab['labdock_nginx_tag'])}\b")),
     ]
     for name, port in lab["labdock_stack_ports"].items():
@@ -100,10 +91,8 @@ def copies(fact: Fact) -> set[str]:
 
 @pytest.mark.parametrize("fact", facts(), ids=lambda fact: fact.name)
 def test_each_lab_fact_is_written_only_in_group_vars(fact: Fact) -> None:
-    known = {path for name, path in NOT_YET_READ_FROM_CLIENT_JSON if name == fact.name}
     found = copies(fact)
-    assert found - known == set(), f"{fact.name} written out in {sorted(found - known)}"
-    assert known <= found, f"{fact.name}: no longer in {sorted(known - found)}; strike it off"
+    assert found == set(), f"{fact.name} written out in {sorted(found)}"
 
 
 def test_the_patterns_find_the_facts_in_group_vars() -> None:

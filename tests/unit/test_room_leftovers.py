@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from labdock.room.jobs import HOST_CLIENT_CONFIG, leftovers
+from tests.harness.playbooks import group_vars
 
 
 class ScriptCatcher:
@@ -27,3 +28,5 @@ def test_every_placeholder_of_the_listing_script_is_filled() -> None:
     # An unfilled placeholder read the registry from no file: every lab image was listed.
     assert re.findall(r"__[A-Z_]+__", connection.script) == []
     assert HOST_CLIENT_CONFIG in connection.script
+    # The host's client.json where the labdock_cli role writes it (group_vars).
+    assert group_vars()["labdock_host_config_path"] == HOST_CLIENT_CONFIG

@@ -7,6 +7,7 @@ password from the environment or from the client.json the registry role writes.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import ssl
@@ -18,8 +19,41 @@ from urllib.parse import urlsplit
 
 from labdock.errors import ConfigError
 
-DEFAULT_URL = "https://localhost:5000"
-DEFAULT_CONFIG_PATH = Path("/var/lib/labdock/client.json")
+# The lab's settings as the plays read them, when this package runs from the repository (on
+# the controller). A lab host's copy of the package has none: the labdock_cli role writes what
+# the CLI needs there into its client.json and points LABDOCK_CONFIG at it.
+GROUP_VARS = Path(__file__).resolve().parents[2] / "inventory" / "group_vars" / "all.yml"
+
+
+@functools.cache
+def group_vars() -> dict[str, Any]:
+    """inventory/group_vars/all.yml, unrendered, or {} outside the repository."""
+    try:
+        text = GROUP_VARS.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    # Imported here: a lab host's CLI never reads YAML for its settings.
+    import yaml
+
+    data = yaml.safe_load(text)
+    return data if isinstance(data, dict) else {}
+
+
+def _default_url() -> str | None:
+    lab = group_vars()
+    if "labdock_registry_host" not in lab or "labdock_registry_port" not in lab:
+        return None
+    return f"https://{lab['labdock_registry_host']}:{lab['labdock_registry_port']}"
+
+
+def _default_config_path() -> Path | None:
+    state_dir = group_vars().get("labdock_state_dir")
+    return Path(state_dir) / "client.json" if state_dir else None
+
+
+# The registry and client.json where the plays put them (group_vars on the controller).
+DEFAULT_URL = _default_url()
+DEFAULT_CONFIG_PATH = _default_config_path()
 
 ENV_URL = "LABDOCK_REGISTRY_URL"
 ENV_USER = "LABDOCK_REGISTRY_USER"
@@ -32,6 +66,8 @@ _FILE_KEYS = {"url": "url", "username": "username", "password": "password", "ca_
 # client.json's list of the course stacks the lab deploys (the plays write group_vars'
 # labdock_stacks there): what `verify` checks by default and accepts by name.
 STACKS_KEY = "stacks"
+# client.json's compose project name prefix of the stacks (group_vars' labdock_project_prefix).
+PROJECT_PREFIX_KEY = "project_prefix"
 # client.json keys that are not connection settings: the accounts index the registry role
 # writes (read by `labdock accounts`).
 ACCOUNTS_KEY = "accounts"
@@ -60,7 +96,9 @@ class Settings:
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags every registry-facing command accepts."""
     group = parser.add_argument_group("registry connection (flags > env > client.json)")
-    group.add_argument("--url", help=f"registry URL (env {ENV_URL}; default {DEFAULT_URL})")
+    group.add_argument(
+        "--url", help=f"registry URL (env {ENV_URL}; default client.json's, else {DEFAULT_URL})"
+    )
     group.add_argument("--user", dest="username", help=f"registry user (env {ENV_USER})")
     secret = group.add_mutually_exclusive_group()
     secret.add_argument("--password-file", type=Path, help="file holding the password (first line)")
@@ -133,7 +171,9 @@ def load_client_file(path: Path, *, required: bool) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a JSON object")
-    unknown = sorted(set(data) - {*_FILE_KEYS.values(), STACKS_KEY, ACCOUNTS_KEY})
+    unknown = sorted(
+        set(data) - {*_FILE_KEYS.values(), STACKS_KEY, PROJECT_PREFIX_KEY, ACCOUNTS_KEY}
+    )
     if unknown:
         raise ConfigError(f"config file {path} has unknown keys: {', '.join(unknown)}")
     return data
@@ -152,10 +192,29 @@ def lab_stacks(env: Mapping[str, str] | None = None) -> tuple[str, ...] | None:
     return tuple(stacks)
 
 
-def client_file_path(env: Mapping[str, str] | None = None) -> Path:
-    """client.json's path: LABDOCK_CONFIG, else the default."""
+def lab_project_prefix(env: Mapping[str, str] | None = None) -> str:
+    """The compose project name prefix of the lab's stacks: client.json's, else group_vars'."""
     env = os.environ if env is None else env
-    return Path(env[ENV_CONFIG]) if env.get(ENV_CONFIG) else DEFAULT_CONFIG_PATH
+    config_path = client_file_path(env)
+    prefix = load_client_file(config_path, required=bool(env.get(ENV_CONFIG))).get(
+        PROJECT_PREFIX_KEY, group_vars().get("labdock_project_prefix")
+    )
+    if not isinstance(prefix, str) or not prefix:
+        raise ConfigError(
+            f"no compose project prefix of the stacks: give --project-prefix, or run site.yml "
+            f"(it writes {PROJECT_PREFIX_KEY} into {config_path})"
+        )
+    return prefix
+
+
+def client_file_path(env: Mapping[str, str] | None = None) -> Path:
+    """client.json's path: LABDOCK_CONFIG, else where the plays write it."""
+    env = os.environ if env is None else env
+    if env.get(ENV_CONFIG):
+        return Path(env[ENV_CONFIG])
+    if DEFAULT_CONFIG_PATH is None:
+        raise ConfigError(f"no client.json: set {ENV_CONFIG} to its path")
+    return DEFAULT_CONFIG_PATH
 
 
 def _read_password_file(path: Path) -> str:
@@ -169,6 +228,8 @@ def _read_password_file(path: Path) -> str:
 
 
 def _validated(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
+    if not (values.get("url") or DEFAULT_URL):
+        raise ConfigError(f"no registry URL: give --url or {ENV_URL}, or run site.yml")
     url = str(values.get("url") or DEFAULT_URL).rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:

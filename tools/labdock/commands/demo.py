@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 
 from labdock import output
-from labdock.config import lab_stacks
+from labdock.config import lab_project_prefix, lab_stacks
 from labdock.demo import restart_demo
 from labdock.errors import ExitCode, UsageError
-from labdock.stackcheck.discovery import DEFAULT_PROJECT_PREFIX, connect
+from labdock.stackcheck.discovery import connect
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -28,8 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("stack", metavar="STACK", help="the demo stack, e.g. socket_chat")
     parser.add_argument(
         "--project-prefix",
-        default=DEFAULT_PROJECT_PREFIX,
-        help=f"compose project name prefix of the stacks (default {DEFAULT_PROJECT_PREFIX})",
+        help="compose project name prefix of the stacks (default: client.json's project_prefix)",
     )
     parser.add_argument(
         "--timeout",
@@ -45,11 +44,10 @@ def run(args: argparse.Namespace) -> int:
     known = lab_stacks()
     if known is not None and args.stack not in known:
         raise UsageError(f"unknown stack {args.stack}; the lab's stacks: {', '.join(known)}")
+    prefix = args.project_prefix or lab_project_prefix()
     client = connect()
     try:
-        started = restart_demo(
-            client, args.stack, f"{args.project_prefix}{args.stack}", args.timeout
-        )
+        started = restart_demo(client, args.stack, f"{prefix}{args.stack}", args.timeout)
     finally:
         client.close()
     ok = all(s.healthy for s in started)

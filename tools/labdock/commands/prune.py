@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 from pathlib import Path
 
 from labdock import expect, output
 from labdock.arguments import positive_int
-from labdock.config import (
-    DEFAULT_CONFIG_PATH,
-    ENV_CONFIG,
-    add_connection_arguments,
-    settings_from_args,
-)
+from labdock.config import add_connection_arguments, client_file_path, settings_from_args
 from labdock.engine import running_digests
 from labdock.errors import UsageError
 from labdock.imagegraph import walk
@@ -147,7 +141,7 @@ def _protection(args: argparse.Namespace) -> Protection:
     protection = Protection()
     catalog = args.expected_catalog
     if catalog is None:
-        beside = Path(os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG_PATH).parent / EXPECTED_CATALOG
+        beside = client_file_path().parent / EXPECTED_CATALOG
         catalog = beside if beside.is_file() else None
         if catalog is None:
             protection.sources.append(f"no expected catalog at {beside}")

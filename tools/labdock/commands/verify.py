@@ -7,11 +7,15 @@ import argparse
 from pathlib import Path
 
 from labdock import output
-from labdock.config import add_connection_arguments, lab_stacks, settings_from_args
+from labdock.config import (
+    add_connection_arguments,
+    lab_project_prefix,
+    lab_stacks,
+    settings_from_args,
+)
 from labdock.errors import LabdockError, UsageError
 from labdock.registry import RegistryClient
 from labdock.stackcheck.discovery import (
-    DEFAULT_PROJECT_PREFIX,
     connect,
     deployed_stacks,
 )
@@ -37,8 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--project-prefix",
-        default=DEFAULT_PROJECT_PREFIX,
-        help=f"compose project name prefix of the stacks (default {DEFAULT_PROJECT_PREFIX})",
+        help="compose project name prefix of the stacks (default: client.json's project_prefix)",
     )
     parser.add_argument(
         "--disruptive",
@@ -56,11 +59,12 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(args.stacks) - set(known or args.stacks))
     if unknown:
         raise UsageError(f"unknown stack {', '.join(unknown)}; known: {', '.join(known or ())}")
+    prefix = args.project_prefix or lab_project_prefix()
     client = connect()
     try:
-        stacks = args.stacks or deployed_stacks(client, args.project_prefix, known)
+        stacks = args.stacks or deployed_stacks(client, prefix, known)
         if not stacks:
-            raise LabdockError(f"no course stack is deployed under prefix {args.project_prefix!r}")
+            raise LabdockError(f"no course stack is deployed under prefix {prefix!r}")
         settings = settings_from_args(args)
         with RegistryClient(settings) as registry:
             results = [
@@ -70,12 +74,12 @@ def run(args: argparse.Namespace) -> int:
                     client,
                     registry,
                     stack,
-                    f"{args.project_prefix}{stack}",
+                    f"{prefix}{stack}",
                     disruptive=args.disruptive,
                 )
             ]
         # The registry project follows the same prefix (labdock-registry).
-        notes = [note for note in [ui_note(client, f"{args.project_prefix}registry")] if note]
+        notes = [note for note in [ui_note(client, f"{prefix}registry")] if note]
     finally:
         client.close()
     return output.report_checks(

@@ -12,18 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from labdock.checks import CheckResult
+from labdock.config import group_vars, lab_project_prefix
 from labdock.room.inventory import RoomHost
 
 PROBE = Path(__file__).with_name("probe.py").read_text(encoding="utf-8")
 COMMAND_TIMEOUT = 900
 
 # What `room reset` keeps: the lab's compose projects and the images they and the registry
-# run (prefix of the stacks role's projects; the host's own images referenced by them).
-LAB_PROJECT_PREFIX = "labdock-"
+# run (prefix of the stacks role's projects, lab_project_prefix(); the host's own images
+# referenced by them).
 PROJECT_LABEL = "com.docker.compose.project"
-# The CLI settings the labdock_cli role writes on each host (its labdock_cli_config_path):
-# the registry as the host sees it.
-HOST_CLIENT_CONFIG = "/etc/labdock/client.json"
+# The CLI settings the labdock_cli role writes on each host (group_vars'
+# labdock_host_config_path): the registry as the host sees it.
+HOST_CLIENT_CONFIG = str(group_vars().get("labdock_host_config_path", ""))
 
 
 def status(connection: Any, host: RoomHost) -> list[CheckResult]:
@@ -142,7 +143,7 @@ class Leftover:
 
 def leftovers(connection: Any, host: RoomHost) -> list[Leftover]:
     script = (
-        _LEFTOVERS.replace("__PREFIX__", LAB_PROJECT_PREFIX)
+        _LEFTOVERS.replace("__PREFIX__", lab_project_prefix())
         .replace("__LABEL__", PROJECT_LABEL)
         .replace("__CLIENT_CONFIG__", HOST_CLIENT_CONFIG)
     )

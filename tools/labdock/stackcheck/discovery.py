@@ -11,8 +11,6 @@ from docker.models.containers import Container
 
 from labdock.errors import LabdockError
 
-DEFAULT_PROJECT_PREFIX = "labdock-"
-
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
