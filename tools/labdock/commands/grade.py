@@ -29,7 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "is the folder's name) on GRID (a bundled grid such as 001, or a grid file). Their "
             "images are built and run under a project of ours with no privileges, no host "
             "network or mounts, CPU/memory/pids limits and timeouts, and removed afterwards. "
-            "Exit 0 full marks everywhere, 1 some points lost, 2 could not run."
+            "Exit 0 full marks everywhere, 1 some points lost, 2 could not run or a check "
+            "broke (that criterion is shown as not graded, its traceback in --json)."
         ),
     )
     parser.add_argument("grid", metavar="GRID", help="bundled grid name (001, 000...) or a file")
@@ -110,6 +111,13 @@ def run(args: argparse.Namespace) -> int:
     if args.feedback_dir is not None:
         for result in results:
             report.write_feedback(args.feedback_dir, grid, result)
+    faults = [f"{r.submission.name}: {s.criterion.id}" for r in results for s in r.not_graded]
+    if faults:
+        output.stderr_console().print(
+            f"[red]grader fault: not graded: {', '.join(faults)}; the student lost nothing "
+            "there (traceback in --json); please report it[/red]"
+        )
+        return ExitCode.CANNOT_RUN
     full = all(r.earned == r.possible for r in results)
     return ExitCode.OK if full else ExitCode.CHECK_FAILED
 
