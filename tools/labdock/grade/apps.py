@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import docker.errors
@@ -101,6 +101,8 @@ class RunningApps:
     volumes: dict[str, dict[str, str]]
     containers: dict[str, Container | str]
     probe: Probe
+    # Restarts the grader caused on purpose (GET /traceback); any other restart is a crash.
+    restarts_caused: dict[str, int] = field(default_factory=dict)
 
     def get(
         self, app: str, path: str, port: int, timeout: float = 5.0, form: str | None = None
@@ -122,6 +124,7 @@ class RunningApps:
         current = self.containers[app]
         if isinstance(current, Container):
             current.remove(force=True)
+        self.restarts_caused[app] = 0
         self.containers[app] = _run(
             self.sandbox,
             self.images[app],
@@ -138,8 +141,26 @@ def running_apps(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
 
 
 def container_of(ctx: Context, params: Mapping[str, Any]) -> tuple[RunningApps, Container | str]:
+    """The app's container if it is running and never crashed by itself since it started;
+    else why not. A service that crashes after starting (a crash loop under the restart
+    policy) loses what depends on it, even when caught in one of its short lives."""
     apps = running_apps(ctx, params)
-    return apps, apps.containers[params["app"]]
+    app = params["app"]
+    container = apps.containers[app]
+    if isinstance(container, str):
+        return apps, container
+    container.reload()
+    state = container.attrs["State"]
+    crashes = container.attrs["RestartCount"] - apps.restarts_caused.get(app, 0)
+    if state["Status"] != "running" or crashes > 0:
+        logs = container.logs(tail=5).decode(errors="replace").strip().splitlines()
+        last = f": {logs[-1].strip()[:160]}" if logs else ""
+        restarted = f", restarted {crashes} times by itself" if crashes > 0 else ""
+        return apps, (
+            f"{app} is not running steadily ({state['Status']}, exit code "
+            f"{state['ExitCode']}{restarted}){last}"
+        )
+    return apps, container
 
 
 def _start(ctx: Context, params: Mapping[str, Any]) -> RunningApps:

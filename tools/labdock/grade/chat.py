@@ -1,10 +1,13 @@
-"""The socket chat POC, run the way a person does it: the student's compose file starts the
-server then the client; we attach to each container's terminal, type `Hello` on the client
-and read the server's screen, type `Hello` on the server and read the client's screen, then
-type `bye` on the client and watch both containers end.
+"""The socket chat POC, run the way a person does it and judged on what is seen, as a teacher
+judges it: the student's compose file starts the server then the client, and both programs
+must be seen running and the client connected (still running a few seconds after it started);
+we attach to each running container's terminal (an exited container cannot be attached: its
+last line is the evidence), type `Hello` on the client and read the server's screen, type
+`Hello` on the server and read the client's screen, then type `bye` on the client and watch
+both containers end.
 
 Each step's outcome is kept on its own, so a chat that fails half-way still earns the steps
-that worked (an interactive terminal does not depend on the network, for instance)."""
+that worked (the server's terminal does not depend on the client, for instance)."""
 
 from __future__ import annotations
 
@@ -73,7 +76,7 @@ def _run(ctx: Context, params: Mapping[str, Any]) -> ChatRun:
         return run
     containers = {side: ctx.sandbox.container(services[side]) for side in SIDES}
     run = ChatRun()
-    run.started = _started(model, services, containers, notes)
+    run.started = _started(model, services, containers, notes, ctx.sandbox.timeouts.settle)
     run.terminals = {
         side: _terminal(student_terminal[side], containers[side], services[side]) for side in SIDES
     }
@@ -110,31 +113,51 @@ def _started(
     services: Mapping[str, str],
     containers: Mapping[str, Container | None],
     notes: list[str],
+    settle: float,
 ) -> Outcome:
+    """Both programs seen running, the server started first, and the client still running
+    `settle` seconds after it started: a client refused at connect (or a server that dies)
+    exits well within that, and a person watching the terminals sees it."""
     server_name, client_name = services["server"], services["client"]
     for side in SIDES:
         if containers[side] is None:
             return False, f"compose up created no {services[side]} container"
-    server_at = containers["server"].attrs["State"]["StartedAt"]
-    client_at = containers["client"].attrs["State"]["StartedAt"]
-    for side, started_at in (("server", server_at), ("client", client_at)):
-        if started_at.startswith("0001-"):
+    server, client = containers["server"], containers["client"]
+    for side, container in (("server", server), ("client", client)):
+        if container.attrs["State"]["StartedAt"].startswith("0001-"):
             return False, f"compose up never started {services[side]}"
+    if client_name in (model["services"][server_name].get("depends_on") or {}):
+        return False, f"the compose file starts {client_name} first ({server_name} depends on it)"
+    poll(lambda: not (_running(server) and _running(client)), settle)
+    for container in (server, client):
+        if not _running(container):
+            return False, f"{_exited(container)}; both must be seen running"
+    server_at = server.attrs["State"]["StartedAt"]
+    client_at = client.attrs["State"]["StartedAt"]
     depends = model["services"][client_name].get("depends_on") or {}
     # Without depends_on the order is luck; both started all the same, as a person sees it.
     order = "" if server_name in depends else f" (no depends_on: {client_name} may start first)"
     contained = f" (contained: {'; '.join(notes)})" if notes else ""
     return (
         True,
-        f"{server_name} started {server_at[11:22]}, then {client_name} {client_at[11:22]}"
-        f"{order}{contained}",
+        f"{server_name} started {server_at[11:22]}, then {client_name} {client_at[11:22]}, "
+        f"both still running {settle:.0f}s later{order}{contained}",
     )
 
 
 def _terminal(settings: Outcome, container: Container | None, name: str) -> Outcome:
+    """`docker attach` on the running container, as the student's readme does it; the
+    terminal is interactive only with the student's own tty and stdin_open."""
     if container is None:
         return False, f"no {name} container to attach to"
-    return settings
+    if not _running(container):
+        return False, f"cannot attach: {_exited(container)}"
+    try:
+        container.attach_socket(params={"stdin": 1, "stdout": 1, "stream": 1}).close()
+    except docker.errors.APIError as exc:
+        return False, f"cannot attach to {name}: {exc.explanation or exc}"
+    passed, reason = settings
+    return passed, f"attached to the running {name}; {reason.removeprefix(f'{name}: ')}"
 
 
 def _say_hello(typed_on: Container, reader: Container, timeout: float) -> Outcome:
@@ -169,8 +192,9 @@ def _say_hello(typed_on: Container, reader: Container, timeout: float) -> Outcom
 
 
 def _bye(client: Container, server: Container, timeout: float) -> Outcome:
-    if not _running(client):
-        return False, f"{_service(client)} had already exited: {_last_line(client)}"
+    for container in (client, server):
+        if not _running(container):
+            return False, f"before bye: {_exited(container)}"
     before = {c.id: c.attrs["State"]["StartedAt"] for c in (client, server)}
     type_line(client, "bye")
 
@@ -212,6 +236,14 @@ def _screen(container: Container) -> str:
 def _running(container: Container) -> bool:
     container.reload()
     return bool(container.attrs["State"]["Running"])
+
+
+def _exited(container: Container) -> str:
+    state = container.attrs["State"]
+    return (
+        f"{_service(container)} {state['Status']} (exit code {state['ExitCode']}): "
+        f"{_last_line(container)}"
+    )
 
 
 def _service(container: Container) -> str:

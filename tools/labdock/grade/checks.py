@@ -289,6 +289,7 @@ def crash_recovers(ctx: Context, params: Mapping[str, Any]) -> Outcome:
 
     if not poll(restarted, timeout, 0.5):
         return False, f"GET {params['crash_path']}: the app did not end, nothing restarted"
+    runs.restarts_caused[params["app"]] = container.attrs["RestartCount"]
     restart_s = time.monotonic() - started
 
     def answers() -> bool:

@@ -53,6 +53,9 @@ class Timeouts:
     build: float = 300.0
     compose: float = 180.0
     step: float = 20.0
+    # How long a started program must stay up to count as running (a client refused at
+    # connect exits well within it).
+    settle: float = 3.0
 
 
 def new_run_id() -> str:
