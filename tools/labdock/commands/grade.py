@@ -51,6 +51,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=int(Timeouts.step),
         help=f"seconds to wait for each interactive step (default {Timeouts.step:.0f})",
     )
+    parser.add_argument(
+        "--build-timeout",
+        type=positive_int,
+        default=int(Timeouts.build),
+        help=(
+            "seconds a student's image build may take before it is stopped "
+            f"(default {Timeouts.build:.0f})"
+        ),
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write one row per student")
     parser.add_argument(
@@ -74,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     options = Options(
         run_id=new_run_id(),
         registry=settings_from_args(args),
-        timeouts=Timeouts(step=float(args.step_timeout)),
+        timeouts=Timeouts(step=float(args.step_timeout), build=float(args.build_timeout)),
     )
     client = connect()
     # SIGTERM (a closed session, `kill`) cleans up like Ctrl-C does.

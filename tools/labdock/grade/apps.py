@@ -17,6 +17,7 @@ from typing import Any
 import docker.errors
 from docker.models.containers import Container
 
+from labdock.grade.containment import NO_CAPABILITIES
 from labdock.grade.context import Context, Outcome
 from labdock.grade.sandbox import Sandbox
 
@@ -84,7 +85,7 @@ class Probe:
 
 def start_probe(sandbox: Sandbox, image: str, network: str) -> Probe:
     command = ["python3", "-c", "import time; time.sleep(86400)"]
-    probe = _run(sandbox, image, network, "grade-probe", {}, command=command)
+    probe = _run(sandbox, image, network, "grade-probe", {}, command=command, read_only=True)
     return Probe(probe if isinstance(probe, Container) else None)
 
 
@@ -101,6 +102,7 @@ class RunningApps:
     volumes: dict[str, dict[str, str]]
     containers: dict[str, Container | str]
     probe: Probe
+    read_only: bool = False
     # Restarts the grader caused on purpose (GET /traceback); any other restart is a crash.
     restarts_caused: dict[str, int] = field(default_factory=dict)
 
@@ -132,6 +134,7 @@ class RunningApps:
             self.aliases[app],
             self.environment,
             volumes=self.volumes,
+            read_only=self.read_only,
         )
         return self.containers[app]
 
@@ -186,6 +189,7 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
         volumes=volumes,
         containers={},
         probe=Probe(None),
+        read_only=bool(params.get("read_only_root")),
     )
     for app, context in params["apps"].items():
         built = ctx.build(context)
@@ -194,7 +198,13 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
             continue
         apps.images[app] = built.tag
         apps.containers[app] = _run(
-            sandbox, built.tag, network.name, aliases[app], apps.environment, volumes=volumes
+            sandbox,
+            built.tag,
+            network.name,
+            aliases[app],
+            apps.environment,
+            volumes=volumes,
+            read_only=apps.read_only,
         )
     apps.probe = start_probe(sandbox, params["probe_image"], network.name)
     for app in apps.containers:
@@ -210,6 +220,7 @@ def _run(
     environment: Mapping[str, str],
     command: list[str] | None = None,
     volumes: Mapping[str, Mapping[str, str]] | None = None,
+    read_only: bool = False,
 ) -> Container | str:
     limits = sandbox.limits
     try:
@@ -228,7 +239,13 @@ def _run(
             memswap_limit=limits.memory,
             pids_limit=limits.pids,
             security_opt=["no-new-privileges:true"],
-            log_config={"Type": "json-file", "Config": {"max-size": "1m", "max-file": "1"}},
+            cap_drop=NO_CAPABILITIES,
+            read_only=read_only,
+            tmpfs={"/tmp": f"size={limits.tmpfs_size}"} if read_only else {},
+            log_config={
+                "Type": "json-file",
+                "Config": {"max-size": limits.log_size, "max-file": "1"},
+            },
         )
         # Aliases are per network: reconnect with ours (create() joins without one).
         sandbox.client.networks.get(network).disconnect(container)

@@ -19,6 +19,7 @@ from typing import Any
 import docker.errors
 from docker.models.containers import Container
 
+from labdock.grade.containment import Privileges
 from labdock.grade.context import Context, Outcome, poll
 from labdock.grade.sandbox import ComposeError
 
@@ -70,7 +71,9 @@ def _run(ctx: Context, params: Mapping[str, Any]) -> ChatRun:
         # Forced so the chat can be tried even without them; their absence is scored above.
         runnable["services"][name].update(tty=True, stdin_open=True)
     try:
-        notes = ctx.sandbox.up(runnable, built)
+        notes = ctx.sandbox.up(
+            runnable, built, privileges=Privileges(read_only=bool(params.get("read_only_root")))
+        )
     except ComposeError as exc:
         run = ChatRun.failed(f"compose up failed: {exc}")
         return run

@@ -17,6 +17,7 @@ from typing import Any
 from docker.models.containers import Container
 
 from labdock.grade.apps import Probe, Reply, start_probe
+from labdock.grade.containment import Privileges
 from labdock.grade.context import Context, poll
 from labdock.grade.sandbox import ComposeError
 from labdock.stackcheck.discovery import image_name
@@ -119,7 +120,7 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> StackRun:
         return run
     try:
         # As a teacher would after a failed build: `up` what can start, the rest is scored.
-        ctx.sandbox.up(model, built, startable)
+        ctx.sandbox.up(model, built, startable, _privileges(run, params))
     except ComposeError as exc:
         run.error = f"compose up failed: {exc}"
         return run
@@ -134,6 +135,18 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> StackRun:
             for network in networks[1:]:
                 ctx.sandbox.client.networks.get(network).connect(run.probe.container)
     return run
+
+
+def _privileges(run: StackRun, params: Mapping[str, Any]) -> Privileges:
+    """The grid's capabilities, given per role, for the services found in those roles."""
+    return Privileges(
+        capabilities={
+            run.roles[role]: tuple(capabilities)
+            for role, capabilities in (params.get("capabilities") or {}).items()
+            if role in run.roles
+        },
+        read_only=bool(params.get("read_only_root")),
+    )
 
 
 def _startable(model: Mapping[str, Any], unbuilt: Mapping[str, str]) -> list[str]:
