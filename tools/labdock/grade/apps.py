@@ -18,7 +18,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from labdock.grade.containment import NO_CAPABILITIES
-from labdock.grade.context import Context, Outcome
+from labdock.grade.context import Context, Lost
 from labdock.grade.sandbox import Sandbox
 
 POLL_SECONDS = 0.5
@@ -121,7 +121,7 @@ class RunningApps:
                 return
             time.sleep(POLL_SECONDS)
 
-    def replace(self, app: str) -> Container | str:
+    def replace(self, app: str) -> Container:
         """`docker rm -f` the app's container and run a new one on the same volumes."""
         current = self.containers[app]
         if isinstance(current, Container):
@@ -136,22 +136,25 @@ class RunningApps:
             volumes=self.volumes,
             read_only=self.read_only,
         )
-        return self.containers[app]
+        replaced = self.containers[app]
+        if isinstance(replaced, str):
+            raise Lost(replaced)
+        return replaced
 
 
 def running_apps(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
     return ctx.once("apps", lambda: _start(ctx, params))
 
 
-def container_of(ctx: Context, params: Mapping[str, Any]) -> tuple[RunningApps, Container | str]:
+def container_of(ctx: Context, params: Mapping[str, Any]) -> tuple[RunningApps, Container]:
     """The app's container if it is running and never crashed by itself since it started;
-    else why not. A service that crashes after starting (a crash loop under the restart
+    else Lost, saying why not. A service that crashes after starting (a crash loop under the restart
     policy) loses what depends on it, even when caught in one of its short lives."""
     apps = running_apps(ctx, params)
     app = params["app"]
     container = apps.containers[app]
     if isinstance(container, str):
-        return apps, container
+        raise Lost(container)
     container.reload()
     state = container.attrs["State"]
     crashes = container.attrs["RestartCount"] - apps.restarts_caused.get(app, 0)
@@ -159,7 +162,7 @@ def container_of(ctx: Context, params: Mapping[str, Any]) -> tuple[RunningApps, 
         logs = container.logs(tail=5).decode(errors="replace").strip().splitlines()
         last = f": {logs[-1].strip()[:160]}" if logs else ""
         restarted = f", restarted {crashes} times by itself" if crashes > 0 else ""
-        return apps, (
+        raise Lost(
             f"{app} is not running steadily ({state['Status']}, exit code "
             f"{state['ExitCode']}{restarted}){last}"
         )
@@ -259,8 +262,3 @@ def _run(
 def _running(container: Container) -> bool:
     container.reload()
     return container.attrs["State"]["Status"] == "running"
-
-
-def missing(container: Container | str) -> Outcome | None:
-    """The failure to report when the app has no container."""
-    return (False, container) if isinstance(container, str) else None

@@ -20,7 +20,7 @@ from labdock.config import Settings
 from labdock.errors import LabdockError
 from labdock.grade.checks import CHECKS
 from labdock.grade.containment import Limits
-from labdock.grade.context import Context, Submission
+from labdock.grade.context import Context, Lost, Submission
 from labdock.grade.grids import Criterion, Grid
 from labdock.grade.sandbox import Sandbox, Timeouts, remove_run
 from labdock.registry import RegistryClient
@@ -126,7 +126,9 @@ def grade_submission(
 
 def _score(ctx: Context, criterion: Criterion) -> Score:
     try:
-        passed, evidence = CHECKS[criterion.check](ctx, criterion.params)
+        evidence = CHECKS[criterion.check](ctx, criterion.params)
+    except Lost as lost:
+        return Score(criterion, 0, str(lost))
     except Exception as exc:
         # A bug of ours (or an engine that broke under us): this criterion only, not graded;
         # the class goes on and the command says so.
@@ -137,7 +139,7 @@ def _score(ctx: Context, criterion: Criterion) -> Score:
             f"{type(exc).__name__}: {str(exc)[:200]}",
             fault=traceback.format_exc(),
         )
-    return Score(criterion, criterion.points if passed else 0, evidence)
+    return Score(criterion, criterion.points, evidence)
 
 
 def grade_class(

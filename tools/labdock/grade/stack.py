@@ -18,7 +18,7 @@ from docker.models.containers import Container
 
 from labdock.grade.apps import Probe, Reply, start_probe
 from labdock.grade.containment import Privileges
-from labdock.grade.context import Context, poll
+from labdock.grade.context import Context, Lost, poll
 from labdock.grade.sandbox import ComposeError
 from labdock.stackcheck.discovery import image_name
 
@@ -39,23 +39,33 @@ class StackRun:
     def service(self, role: str) -> str | None:
         return self.roles.get(role)
 
-    def container(self, role: str) -> Container | str:
-        """The role's running container, or why there is none."""
-        if self.error:
-            return self.error
+    def require_model(self) -> dict[str, Any]:
+        """Compose's model of the student's file; Lost if it could not be read."""
+        if not self.model:
+            raise Lost(str(self.error))
+        return self.model
+
+    def require_service(self, role: str) -> str:
         name = self.roles.get(role)
         if name is None:
-            return f"{self.compose_file} has no {role} service"
+            raise Lost(f"{self.compose_file} has no {role} service")
+        return name
+
+    def container(self, role: str) -> Container:
+        """The role's running container; Lost saying why there is none."""
+        if self.error:
+            raise Lost(self.error)
+        name = self.require_service(role)
         if name in self.build_failures:
-            return self.build_failures[name]
+            raise Lost(self.build_failures[name])
         container = self.containers.get(name)
         if container is None:
-            return f"{self.compose_file}: service {name} has no container"
+            raise Lost(f"{self.compose_file}: service {name} has no container")
         container.reload()
         if container.attrs["State"]["Status"] != "running":
             logs = container.logs(tail=3).decode(errors="replace").strip().splitlines()
             last = f"; last log line: {logs[-1][:120]}" if logs else ""
-            return f"service {name} is {container.attrs['State']['Status']}{last}"
+            raise Lost(f"service {name} is {container.attrs['State']['Status']}{last}")
         return container
 
     def get(
@@ -104,9 +114,10 @@ def ask_until(
 def _start(ctx: Context, params: Mapping[str, Any]) -> StackRun:
     relative = _compose_file(ctx, params["compose_files"])
     run = StackRun(compose_file=relative)
-    model = ctx.compose_model(relative)
-    if isinstance(model, str):
-        run.error = model
+    try:
+        model = ctx.compose_model(relative)
+    except Lost as unreadable:
+        run.error = str(unreadable)
         return run
     run.model = model
     for role, spec in params["roles"].items():
