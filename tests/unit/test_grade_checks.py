@@ -102,3 +102,15 @@ def test_git_committed_compares_the_files_with_the_last_commit(tmp_path: Path) -
     (tmp_path / "Dockerfile").write_text("FROM y\n")
     with pytest.raises(Lost, match=r"^changed since the last commit: Dockerfile$"):
         git_committed(ctx, params)
+
+
+def test_a_relative_submission_folder_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `labdock grade 001 class/*/`: compose runs inside the folder, where the relative
+    # path would name class/ada/class/ada.
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    submission = Submission.from_folder(Path("class/ada"))
+    assert submission.root == tmp_path / "class" / "ada"
+    assert submission.name == "ada"

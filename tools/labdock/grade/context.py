@@ -40,7 +40,8 @@ class Submission:
     @classmethod
     def from_folder(cls, folder: Path, namespace_pattern: str = DEFAULT_NAMESPACE) -> Submission:
         name = folder.resolve().name
-        return cls(name=name, root=folder, namespace=namespace_pattern.format(name=name))
+        # Absolute: compose runs in the folder, and a relative path would be read from there.
+        return cls(name=name, root=folder.resolve(), namespace=namespace_pattern.format(name=name))
 
 
 @dataclass(frozen=True)
