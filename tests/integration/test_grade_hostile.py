@@ -76,12 +76,12 @@ def targets(
     """NAME=HOST:PORT of everything the hostile hand-in must not reach, all on this machine:
     the registry and token service containers, a published port, another network's listener."""
     tag = secrets.token_hex(3)
-    network = docker_client.networks.create(f"hostile-other-{tag}")
     ipam = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]
     # The engine leaves Gateway out when it is the subnet's first address (docker0's).
     gateway = ipam.get("Gateway") or str(ipaddress.ip_network(ipam["Subnet"])[1])
     published_port = free_loopback_port()
     started: list[Container] = []
+    network = docker_client.networks.create(f"hostile-other-{tag}")
     try:
         listener = docker_client.containers.run(
             IMAGE, LISTENER, detach=True, name=f"hostile-listener-{tag}", network=network.name
