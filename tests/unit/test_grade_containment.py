@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labdock.grade.containment import Limits, contain, outside_reads
+import pytest
+
+from labdock.grade.containment import Limits, Privileges, contain, outside_reads
 
 LABELS = {"labdock.grade.run": "r1"}
 
@@ -31,8 +33,9 @@ def test_escapes_are_removed_and_named(tmp_path: Path) -> None:
     )
     contained, notes = contain(model, tmp_path, LABELS, Limits())
     app = contained["services"]["app"]
-    for key in ("privileged", "cap_add", "devices", "pid", "network_mode", "ports"):
+    for key in ("privileged", "devices", "pid", "network_mode", "ports"):
         assert key not in app, key
+    assert (app["cap_drop"], app["cap_add"]) == (["ALL"], [])
     assert "container_name" not in app
     assert [v["target"] for v in app["volumes"]] == ["/data", "/cache"]
     joined = "; ".join(notes)
@@ -97,3 +100,34 @@ def test_files_compose_would_read_outside_the_submission_are_named(tmp_path: Pat
         "service client: env_file ../../secrets.env is outside the submission",
         "service web: extends file /var/lib/labdock/compose.yaml is outside the submission",
     ]
+
+
+@pytest.mark.parametrize("mode", ["bridge", "host", "container:lab-registry", "default"])
+def test_only_the_projects_internal_networks_remain(tmp_path: Path, mode: str) -> None:
+    # The default bridge reaches the host's published ports (the lab registry, its token
+    # service, the stacks): refused like host and another container's namespace.
+    contained, notes = contain(_model(tmp_path, network_mode=mode), tmp_path, LABELS, Limits())
+    assert "network_mode" not in contained["services"]["app"]
+    assert notes == [f"app: network_mode {mode} removed"]
+    assert contained["networks"] == {"default": {"internal": True, "labels": LABELS}}
+
+
+def test_no_network_at_all_is_kept(tmp_path: Path) -> None:
+    contained, notes = contain(_model(tmp_path, network_mode="none"), tmp_path, LABELS, Limits())
+    assert contained["services"]["app"]["network_mode"] == "none"
+    assert notes == []
+
+
+def test_a_grid_adds_back_named_capabilities_and_a_read_only_root(tmp_path: Path) -> None:
+    model = _model(tmp_path, cap_add=["NET_ADMIN"], cap_drop=["MKNOD"], read_only=False)
+    model["services"]["db"] = {"image": "postgres"}
+    privileges = Privileges(capabilities={"db": ("CHOWN", "SETUID")}, read_only=True)
+    contained, notes = contain(model, tmp_path, LABELS, Limits(tmpfs_size="8m"), privileges)
+    app, db = contained["services"]["app"], contained["services"]["db"]
+    assert (app["cap_drop"], app["cap_add"]) == (["ALL"], [])
+    assert (db["cap_drop"], db["cap_add"]) == (["ALL"], ["CHOWN", "SETUID"])
+    for service in (app, db):
+        assert service["read_only"] is True
+        assert service["tmpfs"] == ["/tmp:size=8m"]
+        assert service["logging"]["options"]["max-size"] == Limits().log_size
+    assert notes == ["app: `cap_add` removed"]

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from labdock.grade.checks import _credentials, named_volume
-from labdock.grade.context import Context, Submission
+from labdock.grade.checks.simple_api import named_volume
+from labdock.grade.checks.student_list import _credentials
+from labdock.grade.context import Context, Lost, Submission
 from labdock.grade.stack import StackRun, _find_service, _startable
 
 
@@ -54,8 +55,12 @@ def test_named_volume_must_hold_the_database_folder(
     tmp_path: Path, volumes: list[dict[str, str]], passed: bool
 ) -> None:
     ctx = _started(tmp_path, {"postgres": {"volumes": volumes}}, {"db": "postgres"})
-    outcome = named_volume(ctx, {"role": "db", "path": "/var/lib/postgresql/data"})
-    assert outcome[0] is passed, outcome[1]
+    params = {"role": "db", "path": "/var/lib/postgresql/data"}
+    if passed:
+        assert named_volume(ctx, params).startswith("postgres: volume ")
+    else:
+        with pytest.raises(Lost, match=r"is not in a named volume"):
+            named_volume(ctx, params)
 
 
 def test_credentials_are_the_websites_else_the_apis(tmp_path: Path) -> None:

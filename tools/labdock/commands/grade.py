@@ -29,7 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "is the folder's name) on GRID (a bundled grid such as 001, or a grid file). Their "
             "images are built and run under a project of ours with no privileges, no host "
             "network or mounts, CPU/memory/pids limits and timeouts, and removed afterwards. "
-            "Exit 0 full marks everywhere, 1 some points lost, 2 could not run."
+            "Exit 0 full marks everywhere, 1 some points lost, 2 could not run or a check "
+            "broke (that criterion is shown as not graded, its traceback in --json)."
         ),
     )
     parser.add_argument("grid", metavar="GRID", help="bundled grid name (001, 000...) or a file")
@@ -49,6 +50,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=int(Timeouts.step),
         help=f"seconds to wait for each interactive step (default {Timeouts.step:.0f})",
+    )
+    parser.add_argument(
+        "--build-timeout",
+        type=positive_int,
+        default=int(Timeouts.build),
+        help=(
+            "seconds a student's image build may take before it is stopped "
+            f"(default {Timeouts.build:.0f})"
+        ),
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write one row per student")
@@ -73,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     options = Options(
         run_id=new_run_id(),
         registry=settings_from_args(args),
-        timeouts=Timeouts(step=float(args.step_timeout)),
+        timeouts=Timeouts(step=float(args.step_timeout), build=float(args.build_timeout)),
     )
     client = connect()
     # SIGTERM (a closed session, `kill`) cleans up like Ctrl-C does.
@@ -110,6 +120,13 @@ def run(args: argparse.Namespace) -> int:
     if args.feedback_dir is not None:
         for result in results:
             report.write_feedback(args.feedback_dir, grid, result)
+    faults = [f"{r.submission.name}: {s.criterion.id}" for r in results for s in r.not_graded]
+    if faults:
+        output.stderr_console().print(
+            f"[red]grader fault: not graded: {', '.join(faults)}; the student lost nothing "
+            "there (traceback in --json); please report it[/red]"
+        )
+        return ExitCode.CANNOT_RUN
     full = all(r.earned == r.possible for r in results)
     return ExitCode.OK if full else ExitCode.CHECK_FAILED
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import docker.errors
 from docker.models.containers import Container
 
-from labdock.grade.context import Context, Outcome
+from labdock.grade.containment import NO_CAPABILITIES
+from labdock.grade.context import Context, Lost
 from labdock.grade.sandbox import Sandbox
 
 POLL_SECONDS = 0.5
@@ -84,7 +85,7 @@ class Probe:
 
 def start_probe(sandbox: Sandbox, image: str, network: str) -> Probe:
     command = ["python3", "-c", "import time; time.sleep(86400)"]
-    probe = _run(sandbox, image, network, "grade-probe", {}, command=command)
+    probe = _run(sandbox, image, network, "grade-probe", {}, command=command, read_only=True)
     return Probe(probe if isinstance(probe, Container) else None)
 
 
@@ -101,6 +102,9 @@ class RunningApps:
     volumes: dict[str, dict[str, str]]
     containers: dict[str, Container | str]
     probe: Probe
+    read_only: bool = False
+    # Restarts the grader caused on purpose (GET /traceback); any other restart is a crash.
+    restarts_caused: dict[str, int] = field(default_factory=dict)
 
     def get(
         self, app: str, path: str, port: int, timeout: float = 5.0, form: str | None = None
@@ -117,11 +121,12 @@ class RunningApps:
                 return
             time.sleep(POLL_SECONDS)
 
-    def replace(self, app: str) -> Container | str:
+    def replace(self, app: str) -> Container:
         """`docker rm -f` the app's container and run a new one on the same volumes."""
         current = self.containers[app]
         if isinstance(current, Container):
             current.remove(force=True)
+        self.restarts_caused[app] = 0
         self.containers[app] = _run(
             self.sandbox,
             self.images[app],
@@ -129,17 +134,39 @@ class RunningApps:
             self.aliases[app],
             self.environment,
             volumes=self.volumes,
+            read_only=self.read_only,
         )
-        return self.containers[app]
+        replaced = self.containers[app]
+        if isinstance(replaced, str):
+            raise Lost(replaced)
+        return replaced
 
 
 def running_apps(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
     return ctx.once("apps", lambda: _start(ctx, params))
 
 
-def container_of(ctx: Context, params: Mapping[str, Any]) -> tuple[RunningApps, Container | str]:
+def container_of(ctx: Context, params: Mapping[str, Any]) -> tuple[RunningApps, Container]:
+    """The app's container if it is running and never crashed by itself since it started;
+    else Lost, saying why not. A service that crashes after starting (a crash loop under the restart
+    policy) loses what depends on it, even when caught in one of its short lives."""
     apps = running_apps(ctx, params)
-    return apps, apps.containers[params["app"]]
+    app = params["app"]
+    container = apps.containers[app]
+    if isinstance(container, str):
+        raise Lost(container)
+    container.reload()
+    state = container.attrs["State"]
+    crashes = container.attrs["RestartCount"] - apps.restarts_caused.get(app, 0)
+    if state["Status"] != "running" or crashes > 0:
+        logs = container.logs(tail=5).decode(errors="replace").strip().splitlines()
+        last = f": {logs[-1].strip()[:160]}" if logs else ""
+        restarted = f", restarted {crashes} times by itself" if crashes > 0 else ""
+        raise Lost(
+            f"{app} is not running steadily ({state['Status']}, exit code "
+            f"{state['ExitCode']}{restarted}){last}"
+        )
+    return apps, container
 
 
 def _start(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
@@ -165,6 +192,7 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
         volumes=volumes,
         containers={},
         probe=Probe(None),
+        read_only=bool(params.get("read_only_root")),
     )
     for app, context in params["apps"].items():
         built = ctx.build(context)
@@ -173,7 +201,13 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
             continue
         apps.images[app] = built.tag
         apps.containers[app] = _run(
-            sandbox, built.tag, network.name, aliases[app], apps.environment, volumes=volumes
+            sandbox,
+            built.tag,
+            network.name,
+            aliases[app],
+            apps.environment,
+            volumes=volumes,
+            read_only=apps.read_only,
         )
     apps.probe = start_probe(sandbox, params["probe_image"], network.name)
     for app in apps.containers:
@@ -189,6 +223,7 @@ def _run(
     environment: Mapping[str, str],
     command: list[str] | None = None,
     volumes: Mapping[str, Mapping[str, str]] | None = None,
+    read_only: bool = False,
 ) -> Container | str:
     limits = sandbox.limits
     try:
@@ -207,7 +242,13 @@ def _run(
             memswap_limit=limits.memory,
             pids_limit=limits.pids,
             security_opt=["no-new-privileges:true"],
-            log_config={"Type": "json-file", "Config": {"max-size": "1m", "max-file": "1"}},
+            cap_drop=NO_CAPABILITIES,
+            read_only=read_only,
+            tmpfs={"/tmp": f"size={limits.tmpfs_size}"} if read_only else {},
+            log_config={
+                "Type": "json-file",
+                "Config": {"max-size": limits.log_size, "max-file": "1"},
+            },
         )
         # Aliases are per network: reconnect with ours (create() joins without one).
         sandbox.client.networks.get(network).disconnect(container)
@@ -221,8 +262,3 @@ def _run(
 def _running(container: Container) -> bool:
     container.reload()
     return container.attrs["State"]["Status"] == "running"
-
-
-def missing(container: Container | str) -> Outcome | None:
-    """The failure to report when the app has no container."""
-    return (False, container) if isinstance(container, str) else None

@@ -1,14 +1,18 @@
 """Rewrite a student's compose model (`docker compose config --format json`) so that it can
 run on the grading machine without reaching past the submission: no privileged mode, no host
-namespaces, no added capabilities or devices, no bind mount outside the submission, no
-published host port, internal networks only, and CPU, memory and pids limits on every
-container. What was removed is returned as notes, shown as evidence."""
+or bridge namespaces (`network_mode` bridge, host, container:... all go: the default bridge
+reaches the host's published ports), every capability dropped (a grid adds back only what its
+own program provably needs), no-new-privileges, no devices, no bind mount outside the
+submission, no published host port, internal networks only, a read-only root filesystem with
+a small tmpfs for writes where the grid says the program allows it, and CPU, memory, pids and
+log-size limits on every container. What was removed is returned as notes, shown as
+evidence."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,24 @@ class Limits:
     cpus: float = 1.0
     memory: str = "256m"
     pids: int = 128
+    # The engine's log store per container (json-file, one file): a program printing in a
+    # loop fills no disk.
+    log_size: str = "1m"
+    # The writable /tmp of a read-only container (tmpfs: in memory, within `memory`).
+    tmpfs_size: str = "16m"
+
+
+@dataclass(frozen=True)
+class Privileges:
+    """What a grid lets its programs have beyond nothing: capabilities added back per
+    service (a database entrypoint that chowns its data folder, a web server binding port
+    80), and whether every container's root filesystem is read-only."""
+
+    capabilities: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    read_only: bool = False
+
+
+NO_CAPABILITIES = ["ALL"]
 
 
 # Service keys that reach past the container; dropped outright.
@@ -42,8 +64,8 @@ _DROPPED_SERVICE_KEYS = (
 # Dropped without a note: harmless in the student's own setup, but they would clash between
 # submissions graded side by side (fixed names, host ports); the grader needs neither.
 _CLASHING_SERVICE_KEYS = ("container_name", "ports")
-# Namespaces a service may share: its own or none.
-_ALLOWED_NETWORK_MODES = ("none", "bridge")
+# Network namespaces a service may have: the project's networks (no network_mode) or none.
+_ALLOWED_NETWORK_MODES = ("none",)
 
 
 def outside_reads(raw: Mapping[str, Any], compose_dir: Path, root: Path) -> list[str]:
@@ -79,15 +101,25 @@ def _path_of(entry: object) -> object:
 
 
 def contain(
-    model: Mapping[str, Any], root: Path, labels: Mapping[str, str], limits: Limits
+    model: Mapping[str, Any],
+    root: Path,
+    labels: Mapping[str, str],
+    limits: Limits,
+    privileges: Privileges | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The contained model and one note per thing removed from the student's file."""
+    privileges = privileges or Privileges()
     contained = copy.deepcopy(dict(model))
     contained.pop("name", None)
     notes: list[str] = []
     root = root.resolve()
     for service_name, service in (contained.get("services") or {}).items():
         _contain_service(service_name, service, root, labels, limits, notes)
+        service["cap_drop"] = NO_CAPABILITIES
+        service["cap_add"] = list(privileges.capabilities.get(service_name, ()))
+        if privileges.read_only:
+            service["read_only"] = True
+            service["tmpfs"] = [f"/tmp:size={limits.tmpfs_size}"]
     networks = contained.get("networks") or {}
     networks.setdefault("default", {})
     contained["networks"] = {
@@ -143,8 +175,10 @@ def _contain_service(
     service["memswap_limit"] = limits.memory
     service["pids_limit"] = limits.pids
     service["security_opt"] = ["no-new-privileges:true"]
-    # Our cap on the engine's log store: a student program printing in a loop fills no disk.
-    service["logging"] = {"driver": "json-file", "options": {"max-size": "1m", "max-file": "1"}}
+    service["logging"] = {
+        "driver": "json-file",
+        "options": {"max-size": limits.log_size, "max-file": "1"},
+    }
 
 
 def _internal_network(

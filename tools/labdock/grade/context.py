@@ -1,8 +1,14 @@
 """One submission being graded: its folder, its registry namespace, its sandbox, and what the
-checks share (the compose model, built images, the chat run), each computed once."""
+checks share (the compose model, built images, the chat run), each computed once.
+
+The probe API the checks are written against: a check returns its evidence when the
+criterion is earned and raises `Lost` (the evidence of why not) when it is not; every probe
+here (the compose model, a build, a running container...) raises `Lost` the same way, so a
+check reads as the steps a teacher takes. Anything else a check raises is a grader fault."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,7 +21,11 @@ from labdock.grade.sandbox import ComposeError, Sandbox
 from labdock.registry import RegistryClient
 
 T = TypeVar("T")
-Outcome = tuple[bool, str]
+
+
+class Lost(Exception):
+    """The criterion is not earned; the message is the evidence shown to the student."""
+
 
 # SPEC: students push to <registry>/<student>/<image>:<tag>.
 DEFAULT_NAMESPACE = "{name}"
@@ -30,7 +40,8 @@ class Submission:
     @classmethod
     def from_folder(cls, folder: Path, namespace_pattern: str = DEFAULT_NAMESPACE) -> Submission:
         name = folder.resolve().name
-        return cls(name=name, root=folder, namespace=namespace_pattern.format(name=name))
+        # Absolute: compose runs in the folder, and a relative path would be read from there.
+        return cls(name=name, root=folder.resolve(), namespace=namespace_pattern.format(name=name))
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,12 @@ class Built:
 
     tag: str | None
     error: str | None
+
+    def require(self) -> str:
+        """The tag; a failed build loses the criterion that needs the image."""
+        if self.tag is None:
+            raise Lost(str(self.error))
+        return self.tag
 
 
 class Context:
@@ -70,19 +87,20 @@ class Context:
         twin = path.with_suffix(".yml" if path.suffix == ".yaml" else ".yaml")
         return twin if twin.is_file() else None
 
-    def compose_model(self, relative: str) -> dict[str, Any] | str:
-        """Compose's own reading of the file, or the reason it could not be read."""
+    def compose_model(self, relative: str) -> dict[str, Any]:
+        """Compose's own reading of the file; raises Lost with the reason it could not be
+        read (read once: the reason is kept too)."""
 
-        def read() -> dict[str, Any] | str:
+        def read() -> dict[str, Any] | Lost:
             path = self.compose_file(relative)
             if path is None:
-                return f"{relative} is missing"
+                return Lost(f"{relative} is missing")
             try:
                 return self.sandbox.compose_model(path)
             except ComposeError as exc:
-                return f"{path.name}: {exc}"
+                return Lost(f"{path.name}: {exc}")
 
-        return self.once(f"compose:{relative}", read)
+        return kept(self.once(f"compose:{relative}", read))
 
     def service_for_context(self, model: Mapping[str, Any], context: str) -> str | None:
         """The service whose build context is that folder of the submission."""
@@ -99,11 +117,12 @@ class Context:
 
         def run() -> Built:
             spec: Mapping[str, Any] = {}
-            model = self.compose_model(compose_relative) if compose_relative else None
-            if isinstance(model, dict):
-                service = self.service_for_context(model, context)
-                if service is not None:
-                    spec = model["services"][service]["build"]
+            if compose_relative:
+                with contextlib.suppress(Lost):
+                    model = self.compose_model(compose_relative)
+                    service = self.service_for_context(model, context)
+                    if service is not None:
+                        spec = model["services"][service]["build"]
             try:
                 tag = self.sandbox.build(
                     self.root / context,
@@ -140,6 +159,13 @@ class Context:
             else:
                 built[name] = outcome.tag
         return built, failed
+
+
+def kept(outcome: T | Lost) -> T:
+    """A memoised outcome: the value, or the kept reason raised again."""
+    if isinstance(outcome, Lost):
+        raise Lost(str(outcome))
+    return outcome
 
 
 def poll(condition: Callable[[], T], timeout: float, interval: float = 0.25) -> T:

@@ -22,9 +22,10 @@ def student_table(grid: Grid, result: StudentResult) -> RenderableType:
     table.add_column("evidence", overflow="fold")
     for score in result.scores:
         colour = "green" if score.earned == score.criterion.points else "red"
+        points = f"[{colour}]{score.earned}/{score.criterion.points}[/{colour}]"
         table.add_row(
             score.criterion.id,
-            f"[{colour}]{score.earned}/{score.criterion.points}[/{colour}]",
+            points if score.graded else "[yellow]not graded[/yellow]",
             score.evidence,
         )
     heading = (
@@ -43,8 +44,9 @@ def class_table(grid: Grid, results: Sequence[StudentResult]) -> RenderableType:
         lost = [
             f"{s.criterion.id} -{s.criterion.points - s.earned}"
             for s in result.scores
-            if s.earned < s.criterion.points
+            if s.graded and s.earned < s.criterion.points
         ]
+        lost.extend(f"{s.criterion.id} not graded" for s in result.not_graded)
         table.add_row(result.submission.name, f"{result.earned}/{result.possible}", ", ".join(lost))
     return Group(Text(f"{grid.title}: {len(results)} submissions", style="bold"), table)
 
@@ -64,7 +66,8 @@ def write_csv(path: Path, grid: Grid, results: Sequence[StudentResult]) -> None:
         writer = csv.writer(handle)
         writer.writerow(["student", *(c.id for c in grid.criteria), "total"])
         for result in results:
-            earned = {s.criterion.id: s.earned for s in result.scores}
+            # Empty for a criterion not graded (a grader fault): no score, not a zero.
+            earned = {s.criterion.id: s.earned if s.graded else "" for s in result.scores}
             writer.writerow(
                 [result.submission.name, *(earned[c.id] for c in grid.criteria), result.earned]
             )
@@ -83,10 +86,8 @@ def write_feedback(directory: Path, grid: Grid, result: StudentResult) -> Path:
     ]
     for score in result.scores:
         evidence = score.evidence.replace("|", "\\|")
-        lines.append(
-            f"| {score.criterion.description} | {score.earned}/{score.criterion.points} "
-            f"| {evidence} |"
-        )
+        points = f"{score.earned}/{score.criterion.points}" if score.graded else "not graded"
+        lines.append(f"| {score.criterion.description} | {points} | {evidence} |")
     path = directory / f"{result.submission.name}.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -1,12 +1,15 @@
 """Grade one submission criterion by criterion, then a class several submissions at a time.
 
-A check that breaks (the engine refused something, a file could not be read) costs only its
-own criterion, with the reason as evidence; the other criteria are still scored."""
+Checks turn whatever a submission does wrong into evidence themselves. An exception that
+escapes a check is therefore the grader's fault, never the student's: that criterion is marked
+not graded (no points given or taken, the traceback kept for `--json`), the other criteria are
+still scored, and the command exits 2."""
 
 from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,7 +20,7 @@ from labdock.config import Settings
 from labdock.errors import LabdockError
 from labdock.grade.checks import CHECKS
 from labdock.grade.containment import Limits
-from labdock.grade.context import Context, Submission
+from labdock.grade.context import Context, Lost, Submission
 from labdock.grade.grids import Criterion, Grid
 from labdock.grade.sandbox import Sandbox, Timeouts, remove_run
 from labdock.registry import RegistryClient
@@ -28,15 +31,25 @@ class Score:
     criterion: Criterion
     earned: int
     evidence: str
+    # Set when the check itself broke: the criterion is not graded.
+    fault: str | None = None
+
+    @property
+    def graded(self) -> bool:
+        return self.fault is None
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        shown: dict[str, object] = {
             "id": self.criterion.id,
             "description": self.criterion.description,
             "earned": self.earned,
             "possible": self.criterion.points,
+            "graded": self.graded,
             "evidence": self.evidence,
         }
+        if self.fault is not None:
+            shown["traceback"] = self.fault
+        return shown
 
 
 @dataclass
@@ -52,6 +65,10 @@ class StudentResult:
     @property
     def possible(self) -> int:
         return sum(s.criterion.points for s in self.scores)
+
+    @property
+    def not_graded(self) -> list[Score]:
+        return [s for s in self.scores if not s.graded]
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -96,8 +113,7 @@ def grade_submission(
         for criterion in grid.criteria:
             if cancelled is not None and cancelled.is_set():
                 raise LabdockError("grading was interrupted")
-            passed, evidence = _score(ctx, criterion)
-            result.scores.append(Score(criterion, criterion.points if passed else 0, evidence))
+            result.scores.append(_score(ctx, criterion))
     finally:
         if registry is not None:
             registry.close()
@@ -108,16 +124,22 @@ def grade_submission(
     return result
 
 
-def _score(ctx: Context, criterion: Criterion) -> tuple[bool, str]:
+def _score(ctx: Context, criterion: Criterion) -> Score:
     try:
-        return CHECKS[criterion.check](ctx, criterion.params)
-    except (KeyError, TypeError) as exc:
-        # A grid whose parameters do not fit its check: the teacher's file, named here.
-        return False, f"grid error in {criterion.id}: parameter {exc} missing or wrong"
+        evidence = CHECKS[criterion.check](ctx, criterion.params)
+    except Lost as lost:
+        return Score(criterion, 0, str(lost))
     except Exception as exc:
-        # Whatever a submission makes go wrong (the engine refused it, a file is unreadable)
-        # costs this criterion only; the class goes on.
-        return False, f"could not check: {type(exc).__name__}: {str(exc)[:200]}"
+        # A bug of ours (or an engine that broke under us): this criterion only, not graded;
+        # the class goes on and the command says so.
+        return Score(
+            criterion,
+            0,
+            f"not graded: grader fault in check {criterion.check}: "
+            f"{type(exc).__name__}: {str(exc)[:200]}",
+            fault=traceback.format_exc(),
+        )
+    return Score(criterion, criterion.points, evidence)
 
 
 def grade_class(

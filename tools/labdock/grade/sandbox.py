@@ -19,6 +19,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +27,13 @@ from typing import Any
 
 import docker
 import docker.errors
+import requests
+import urllib3
 import yaml
 from docker.models.containers import Container
 
 from labdock.errors import LabdockError
-from labdock.grade.containment import Limits, contain, outside_reads
+from labdock.grade.containment import Limits, Privileges, contain, outside_reads
 
 RUN_LABEL = "labdock.grade.run"
 STUDENT_LABEL = "labdock.grade.student"
@@ -53,6 +56,9 @@ class Timeouts:
     build: float = 300.0
     compose: float = 180.0
     step: float = 20.0
+    # How long a started program must stay up to count as running (a client refused at
+    # connect exits well within it).
+    settle: float = 3.0
 
 
 def new_run_id() -> str:
@@ -115,20 +121,39 @@ class Sandbox:
         if not _inside(context, self.root):
             raise ComposeError(f"build context {context} is outside the submission")
         tag = self.image_tag(name)
-        self.client.images.build(
-            path=str(context),
-            dockerfile=dockerfile,
-            tag=tag,
-            buildargs=dict(args or {}),
-            target=target,
-            rm=True,
-            forcerm=True,
-            pull=False,
-            # Offline like the lab room: RUN steps of student Dockerfiles reach nothing.
-            network_mode="none",
-            container_limits={"memory": _bytes(self.limits.memory) * 4},
-            timeout=int(self.timeouts.build),
-        )
+        # A client of its own per build, its read timeout the build timeout: a RUN step
+        # that goes silent for that long ends the read, and the closed connection makes the
+        # engine cancel the build. One that prints forever is stopped at the deadline below.
+        builder = docker.from_env()
+        deadline = time.monotonic() + self.timeouts.build
+        try:
+            stream = builder.api.build(
+                path=str(context),
+                dockerfile=dockerfile,
+                tag=tag,
+                buildargs=dict(args or {}),
+                target=target,
+                rm=True,
+                forcerm=True,
+                pull=False,
+                # Offline like the lab room: RUN steps of student Dockerfiles reach nothing.
+                network_mode="none",
+                container_limits={"memory": _bytes(self.limits.memory) * 4},
+                decode=True,
+                # The read timeout (the SDK passes its own, None by default, to requests).
+                timeout=int(self.timeouts.build),
+            )
+            for chunk in stream:
+                if "error" in chunk:
+                    raise docker.errors.BuildError(chunk["error"], [])
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, TimeoutError):
+            raise ComposeError(
+                f"the build took over {self.timeouts.build:.0f}s and was stopped"
+            ) from None
+        finally:
+            builder.close()
         return tag
 
     # -- compose -----------------------------------------------------------------------------
@@ -157,11 +182,12 @@ class Sandbox:
         model: Mapping[str, Any],
         built: Mapping[str, str],
         services: Sequence[str] = (),
+        privileges: Privileges | None = None,
     ) -> list[str]:
         """Contain the model, point built services at our image tags, start it (`up -d`,
         only the named services and their dependencies when given). Returns the
         containment notes."""
-        contained, notes = contain(model, self.root, self.labels, self.limits)
+        contained, notes = contain(model, self.root, self.labels, self.limits, privileges)
         for service_name, tag in built.items():
             service = contained["services"][service_name]
             service.pop("build", None)

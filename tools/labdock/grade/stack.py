@@ -17,7 +17,8 @@ from typing import Any
 from docker.models.containers import Container
 
 from labdock.grade.apps import Probe, Reply, start_probe
-from labdock.grade.context import Context, poll
+from labdock.grade.containment import Privileges
+from labdock.grade.context import Context, Lost, poll
 from labdock.grade.sandbox import ComposeError
 from labdock.stackcheck.discovery import image_name
 
@@ -38,23 +39,33 @@ class StackRun:
     def service(self, role: str) -> str | None:
         return self.roles.get(role)
 
-    def container(self, role: str) -> Container | str:
-        """The role's running container, or why there is none."""
-        if self.error:
-            return self.error
+    def require_model(self) -> dict[str, Any]:
+        """Compose's model of the student's file; Lost if it could not be read."""
+        if not self.model:
+            raise Lost(str(self.error))
+        return self.model
+
+    def require_service(self, role: str) -> str:
         name = self.roles.get(role)
         if name is None:
-            return f"{self.compose_file} has no {role} service"
+            raise Lost(f"{self.compose_file} has no {role} service")
+        return name
+
+    def container(self, role: str) -> Container:
+        """The role's running container; Lost saying why there is none."""
+        if self.error:
+            raise Lost(self.error)
+        name = self.require_service(role)
         if name in self.build_failures:
-            return self.build_failures[name]
+            raise Lost(self.build_failures[name])
         container = self.containers.get(name)
         if container is None:
-            return f"{self.compose_file}: service {name} has no container"
+            raise Lost(f"{self.compose_file}: service {name} has no container")
         container.reload()
         if container.attrs["State"]["Status"] != "running":
             logs = container.logs(tail=3).decode(errors="replace").strip().splitlines()
             last = f"; last log line: {logs[-1][:120]}" if logs else ""
-            return f"service {name} is {container.attrs['State']['Status']}{last}"
+            raise Lost(f"service {name} is {container.attrs['State']['Status']}{last}")
         return container
 
     def get(
@@ -103,9 +114,10 @@ def ask_until(
 def _start(ctx: Context, params: Mapping[str, Any]) -> StackRun:
     relative = _compose_file(ctx, params["compose_files"])
     run = StackRun(compose_file=relative)
-    model = ctx.compose_model(relative)
-    if isinstance(model, str):
-        run.error = model
+    try:
+        model = ctx.compose_model(relative)
+    except Lost as unreadable:
+        run.error = str(unreadable)
         return run
     run.model = model
     for role, spec in params["roles"].items():
@@ -119,7 +131,7 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> StackRun:
         return run
     try:
         # As a teacher would after a failed build: `up` what can start, the rest is scored.
-        ctx.sandbox.up(model, built, startable)
+        ctx.sandbox.up(model, built, startable, _privileges(run, params))
     except ComposeError as exc:
         run.error = f"compose up failed: {exc}"
         return run
@@ -134,6 +146,18 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> StackRun:
             for network in networks[1:]:
                 ctx.sandbox.client.networks.get(network).connect(run.probe.container)
     return run
+
+
+def _privileges(run: StackRun, params: Mapping[str, Any]) -> Privileges:
+    """The grid's capabilities, given per role, for the services found in those roles."""
+    return Privileges(
+        capabilities={
+            run.roles[role]: tuple(capabilities)
+            for role, capabilities in (params.get("capabilities") or {}).items()
+            if role in run.roles
+        },
+        read_only=bool(params.get("read_only_root")),
+    )
 
 
 def _startable(model: Mapping[str, Any], unbuilt: Mapping[str, str]) -> list[str]:

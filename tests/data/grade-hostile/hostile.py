@@ -1,0 +1,77 @@
+"""A hostile hand-in's server program (tests/integration/test_grade_hostile.py). HOSTILE picks
+what it attacks; it ends with one line saying what it tried and what happened, which the
+grader shows as the exited container's last line."""
+
+import os
+import socket
+import sys
+import time
+
+MB = 1 << 20
+
+
+def reach() -> str:
+    """Connect to each NAME=HOST:PORT of TARGETS (addresses on this machine only)."""
+    results = []
+    for target in os.environ["TARGETS"].split(","):
+        name, address = target.split("=")
+        host, port = address.rsplit(":", 1)
+        try:
+            with socket.create_connection((host, int(port)), timeout=2):
+                outcome = "connected"
+        except OSError as exc:
+            outcome = type(exc).__name__
+        results.append(f"{name}={outcome}")
+    return "NET " + " ".join(results)
+
+
+def fork_bomb() -> str:
+    children = 0
+    try:
+        while True:
+            if os.fork() == 0:
+                time.sleep(3600)
+                os._exit(0)
+            children += 1
+    except OSError as exc:
+        return f"FORK made {children} then {type(exc).__name__}"
+
+
+def memory_hog() -> str:
+    hoard = []
+    while True:
+        hoard.append(bytearray(16 * MB))
+        # Each step said before the next one: an OOM kill leaves the last size reached.
+        print(f"MEM holding {len(hoard) * 16} MB", flush=True)
+
+
+def disk_filler() -> str:
+    results = []
+    for folder in ("/tmp", "/", "/app"):
+        written = 0
+        try:
+            with open(os.path.join(folder, "filler"), "wb") as handle:
+                while written < 2048 * MB:
+                    handle.write(b"\0" * MB)
+                    handle.flush()
+                    written += MB
+            outcome = "no limit"
+        except OSError as exc:
+            outcome = exc.strerror or type(exc).__name__
+        results.append(f"{folder}={written // MB}MB:{outcome}")
+    return "DISK " + " ".join(results)
+
+
+def log_flood() -> str:
+    line = "x" * 1023 + "\n"
+    for _ in range(40 * 1024):
+        sys.stdout.write(line)
+    sys.stdout.flush()
+    return "FLOOD printed 40 MB"
+
+
+ATTACKS = {"net": reach, "fork": fork_bomb, "mem": memory_hog, "disk": disk_filler}
+ATTACKS["flood"] = log_flood
+
+if __name__ == "__main__":
+    print(ATTACKS[os.environ["HOSTILE"]](), flush=True)
