@@ -23,6 +23,7 @@ from tests.harness.lifecycle import Throwaway
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 START_TIMEOUT = 30
+MAX_PROMPTS = 20
 
 
 @dataclass
@@ -43,6 +44,8 @@ class Browser(Throwaway):
     credentials: tuple[str, str] | None = None
     prompts: list[AuthPrompt] = field(default_factory=list)
     served: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # For a control whose failure must not be the lab CA being unknown to the browser.
+    ignore_certificate_errors: bool = False
 
     def start(self) -> None:
         if CHROMIUM is None:
@@ -60,6 +63,7 @@ class Browser(Throwaway):
                 "--remote-debugging-port=0",
                 f"--user-data-dir={self._profile}",
                 f"--window-size={self.window[0]},{self.window[1]}",
+                *(["--ignore-certificate-errors"] if self.ignore_certificate_errors else []),
                 "about:blank",
             ],
             stdout=subprocess.DEVNULL,
@@ -148,7 +152,8 @@ class Browser(Throwaway):
                     challenge.get("realm", ""),
                 )
             )
-            if self.credentials is None:
+            # Wrong credentials make the browser ask again and again: a person gives up.
+            if self.credentials is None or len(self.prompts) > MAX_PROMPTS:
                 response: dict[str, str] = {"response": "CancelAuth"}
             else:
                 user, password = self.credentials
