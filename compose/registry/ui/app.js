@@ -26,7 +26,16 @@ function claimsOf(token) {
   return JSON.parse(atob(payload + "=".repeat((4 - (payload.length % 4)) % 4)));
 }
 
-async function tokenFor(challenge) {
+// One token request at a time: the first one carries the login prompt, and the browser
+// answers the later ones with the login it saved instead of prompting in parallel.
+let tokenQueue = Promise.resolve();
+function tokenFor(challenge) {
+  const next = tokenQueue.then(() => fetchToken(challenge));
+  tokenQueue = next.catch(() => undefined);
+  return next;
+}
+
+async function fetchToken(challenge) {
   const key = challenge.scope || "";
   const cached = tokens.get(key);
   if (cached && cached.expires > Date.now()) return cached.token;
