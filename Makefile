@@ -45,7 +45,8 @@ provision: venv
 
 # Test tools from Debian, installed when we may (root with apt), else the tests that need them
 # are skipped with the reason: the PHP CLI runs the student website's page in its unit tests,
-# skopeo is the second registry client of the accounts tests.
+# skopeo is the second registry client of the accounts tests, Debian's chromium (headless,
+# driven through its DevTools protocol) is the browser of the registry UI tests.
 test-tools:
 	@command -v php >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends php8.2-cli >/dev/null; } || \
@@ -53,6 +54,9 @@ test-tools:
 	@command -v skopeo >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends skopeo >/dev/null; } || \
 	  echo "skopeo not installed: the accounts test that copies with skopeo will be skipped"
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium >/dev/null; } || \
+	  echo "chromium not installed: the registry UI's browser tests will be skipped"
 
 lint: venv
 	$(BIN)/ruff check .

@@ -41,8 +41,9 @@ def docker_client() -> Iterator[docker.DockerClient]:
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayRegistry]:
     """One registry for the session, deployed by the registry role: TLS from its own lab CA,
-    token auth with a class of three students, loopback ports."""
-    with ThrowawayRegistry(tmp_path_factory.mktemp("registry"), students=CLASS) as lab:
+    token auth with a class of three students, its UI's origin (the lab's nginx), loopback
+    ports."""
+    with ThrowawayRegistry(tmp_path_factory.mktemp("registry"), students=CLASS, ui=True) as lab:
         yield lab
 
 

@@ -66,12 +66,15 @@ class ThrowawayRegistry(Throwaway):
         bcrypt_rounds: int = 4,
         auth: str = "token",
         students: Sequence[str] = (),
+        ui: bool = False,
     ) -> None:
         self.workdir = workdir
         self.project = f"{project_prefix}-{secrets.token_hex(4)}"
         self.image = image or available_registry_image()
         self.port = free_loopback_port()
         self.token_port = free_loopback_port()
+        # The UI's origin (the lab's nginx), deployed only when a test asks for it.
+        self.ui_port = free_loopback_port() if ui else None
         self.auth = auth
         self.bcrypt_rounds = bcrypt_rounds
         self.students = list(students)
@@ -103,6 +106,13 @@ class ThrowawayRegistry(Throwaway):
     def realm(self) -> str:
         """The token service's URL (token auth only)."""
         return f"https://127.0.0.1:{self.token_port}/token"
+
+    @property
+    def ui_url(self) -> str:
+        """The UI's origin, as a browser on the registry host reaches it."""
+        if self.ui_port is None:
+            raise RuntimeError(f"{self.project} was deployed without its UI (ui=True)")
+        return f"http://127.0.0.1:{self.ui_port}"
 
     @property
     def password(self) -> str:
@@ -176,7 +186,8 @@ class ThrowawayRegistry(Throwaway):
             "registry_address": self.address,
             "registry_token_port": self.token_port,
             "registry_bind_address": "127.0.0.1",
-            "registry_ui_enabled": False,
+            "registry_ui_enabled": self.ui_port is not None,
+            "registry_ui_port": self.ui_port or 8080,
             # A throwaway's certificate lives a month (and the health tests count on it).
             "registry_cert_valid_days": 30,
             "registry_cert_renew_days": 7,

@@ -112,8 +112,8 @@ def test_fallback_and_skipped_ui_are_information_and_summed_up(tmp_path: Path) -
                     },
                 },
                 {
-                    "name": "UI image step, the UI image cannot be pulled",
-                    "ansible.builtin.include_role": task_file("registry", "images.yml"),
+                    "name": "UI image step, Joxit's image cannot be pulled",
+                    "ansible.builtin.include_role": task_file("registry", "ui_image.yml"),
                     "vars": {"registry_ui_image": f"{UNREACHABLE}/ui:1"},
                 },
             ],
@@ -131,7 +131,11 @@ def test_fallback_and_skipped_ui_are_information_and_summed_up(tmp_path: Path) -
     assert "Summary: base images built from Debian packages, not pulled from upstream: python" in (
         output
     )
-    assert f"Summary: registry UI skipped: image {UNREACHABLE}/ui:1 is not present" in output
+    assert (
+        f"Summary: registry UI: the lab page (Joxit image {UNREACHABLE}/ui:1 absent: `docker load`"
+        in output
+    )
+    assert "/v2/ and /token through that same origin" in output
     assert "ignored=0" in output
 
 
