@@ -1,6 +1,9 @@
 """labdock's stdout callback: the default one, except that a role's argument-spec failure is
-one line per wrong variable instead of the whole spec as JSON, and a failed assert (our
-validate.yml checks) is its message on one line.
+one line per wrong variable instead of the whole spec as JSON, a failed assert (our
+validate.yml checks) is its message on one line, and a host that does not answer a task
+that expects it (`ignore_unreachable`: the maintenance play records it and decides later)
+is one line of information instead of a red `fatal: ... UNREACHABLE!` block and
+`...ignoring`.
 
 ansible-core's validate_argument_spec result carries the role's full spec
 (``argument_spec_data``, about 4 KB for the registry role) and an exception block; the
@@ -25,7 +28,8 @@ DOCUMENTATION = """
     description:
       - The default callback, except that a failed role argument-spec validation prints one
         line per wrong variable (its value and what is allowed) instead of the whole spec,
-        and a failed assert prints its message on one line.
+        a failed assert prints its message on one line, and an unreachable host on a task
+        with ignore_unreachable is one line saying so.
     extends_documentation_fragment:
       - default_callback
       - result_format_callback
@@ -78,6 +82,18 @@ class CallbackModule(DefaultCallback):
         for error in result.result.get("argument_errors") or [result.result.get("msg", "")]:
             line = f"{argument_error_line(error)} (role {role}, meta/argument_specs.yml)"
             self._show_failure(result, "fatal", line)
+
+    def v2_runner_on_unreachable(self, result: Any) -> None:
+        if not result.task.ignore_unreachable:
+            super().v2_runner_on_unreachable(result)
+            return
+        if self._last_task_banner != result.task._uuid:
+            self._print_task_banner(result.task)
+        reason = str(result.result.get("msg", "")).strip().splitlines() or ["no answer"]
+        self._display.display(
+            f"unreachable: [{self.host_label(result)}] => {reason[0]} (recorded; the play goes on)",
+            color=C.COLOR_SKIP,
+        )
 
     def v2_runner_item_on_failed(self, result: Any) -> None:
         if result.task.action not in ASSERT_ACTIONS:

@@ -1,6 +1,14 @@
-"""A registry as a term leaves it, for the maintenance tests and bench: student
-repositories with old and new images, a release image shared by every repository, tags
-sharing digests, an archive of dated images and a two-platform index.
+"""A registry as a term leaves it, for the maintenance tests and bench.
+
+`fill_course_term`: the term of issue 17, as a teacher describes it (the maintenance play's
+test): five course apps with versions 1.0 to 1.5, one image each, 10 days apart, `latest` on
+1.5, the fifth app published as two-platform OCI indexes; twenty students with `try1` (3
+days old), `try2` (1 day) and `latest` on `try2`, except the last student, whose `latest` is
+still on `try1`.
+
+`fill_term`: student repositories with old and new images, a release image shared by every
+repository, tags sharing digests, an archive of dated images and a two-platform index
+(the CLI test and the bench, at 50 to 1,000 repositories).
 
 Per student repository `students/sNNN` (5 tags):
   a         its own image, 100 days old
@@ -20,9 +28,15 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from labdock.registry import RegistryClient
-from tests.harness.populate import TinyImage, push_index
+from tests.harness.populate import TinyImage, index_of, push_index
 
 ARCHIVES = 3
+COURSE_APPS = [f"course/app{i}" for i in range(1, 6)]
+COURSE_VERSIONS = ["1.0", "1.1", "1.2", "1.3", "1.4", "1.5"]
+MULTI_PLATFORM_APP = COURSE_APPS[-1]
+TERM_STUDENTS = [f"students/s{i:02d}" for i in range(1, 21)]
+# The one student whose `latest` is still on try1.
+LATEST_ON_TRY1 = TERM_STUDENTS[-1]
 
 
 def ago(days: float, now: dt.datetime | None = None) -> str:
@@ -79,3 +93,40 @@ def _archive_tags() -> Iterator[tuple[str, str, int]]:
     for i in range(ARCHIVES):
         yield f"archive/x{i}", "recent", 10
         yield f"archive/x{i}", "stale", 40
+
+
+def fill_course_term(client: RegistryClient, *, workers: int = 8) -> dict[str, str]:
+    """Fill the registry with issue 17's term; returns every `repo:tag` -> digest pushed.
+    About 90 tiny images, each pushed through the API (two blobs and a manifest)."""
+    refs: dict[str, str] = {}
+
+    def app(name: str) -> None:
+        for number, version in enumerate(COURSE_VERSIONS):
+            created = ago(10 * (len(COURSE_VERSIONS) - number))  # 1.0: 60 days, 1.5: 10
+            text = f"{name} {version}"
+            if name == MULTI_PLATFORM_APP:
+                images = [
+                    TinyImage.make(f"{text} {arch}\n", created=created, architecture=arch)
+                    for arch in ("amd64", "arm64")
+                ]
+                refs[f"{name}:{version}"] = push_index(client, name, version, images)
+                manifest = index_of(images)
+            else:
+                image = TinyImage.make(f"{text}\n", created=created)
+                image.upload(client, name)
+                manifest = image.manifest()
+                refs[f"{name}:{version}"] = client.put_manifest(name, version, manifest)
+        refs[f"{name}:latest"] = client.put_manifest(name, "latest", manifest)
+
+    def student(name: str) -> None:
+        for tag, days in (("try1", 3), ("try2", 1)):
+            image = TinyImage.make(f"{name} {tag}\n", created=ago(days))
+            image.upload(client, name)
+            refs[f"{name}:{tag}"] = client.put_manifest(name, tag, image.manifest())
+            if tag == ("try1" if name == LATEST_ON_TRY1 else "try2"):
+                refs[f"{name}:latest"] = client.put_manifest(name, "latest", image.manifest())
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(app, COURSE_APPS))
+        list(pool.map(student, TERM_STUDENTS))
+    return refs

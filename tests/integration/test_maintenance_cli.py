@@ -1,6 +1,7 @@
 """labdock usage, tag delete and prune against a real registry filled as a term leaves it
-(tests/harness/term.py): sibling tags survive, dry runs delete nothing, retention by count,
-age and regex over 50 repositories, and what the lab deploys is never deleted."""
+(tests/harness/term.py): sibling tags survive, dry runs delete nothing and say per repository
+which images stay and why, retention by count of images, age and regex over 50
+repositories, and what the lab deploys is never deleted."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.integration
 STUDENTS = 50
 # Written by hand from the term's layout, not from the code under test.
 POLICY = [
-    {"repositories": "students/*", "keep_last": 2, "keep_tags": ["^latest$", "^[0-9.]+$"]},
+    {"repositories": "students/*", "keep_last": 1, "keep_tags": ["^latest$", "^[0-9.]+$"]},
     {"repositories": "archive/*", "older_than_days": 30},
     {"repositories": "multi/*", "keep_last": 1},
 ]
@@ -48,7 +49,8 @@ def term(term_registry: ThrowawayRegistry) -> dict[str, str]:
 def labdock(lab: ThrowawayRegistry, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(LABDOCK), *args],
-        env=lab.cli_env(),
+        # Wide enough that the plan's table keeps each reason on one line.
+        env={**lab.cli_env(), "COLUMNS": "250"},
         capture_output=True,
         text=True,
         timeout=600,
@@ -157,6 +159,26 @@ def test_prune_dry_run_prints_the_plan_and_deletes_nothing(
     assert tags_now(term_registry) == before
 
 
+def test_prune_dry_run_says_per_repository_which_images_stay_and_why(
+    term_registry, term, policy_file: Path
+) -> None:
+    result = labdock(term_registry, "prune", "--policy", str(policy_file), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if "students/s001" in line]
+    assert len(rows) == 1  # the repository's name on its first row only
+    block = result.stdout[result.stdout.index("students/s001") :].splitlines()[:3]
+    # Newest first: c with latest (kept: the newest), a (deleted), the release image (kept
+    # for its 1.0 tag, with its other tag).
+    assert "c latest" in block[0] and "keep" in block[0]
+    assert "number 1 of the newest 1" in block[0]
+    assert "tag latest matches keep_tags '^latest$'" in block[0]
+    assert (
+        " a " in block[1] and "delete" in block[1] and "number 2 by age; 100 days old" in block[1]
+    )
+    assert "1.0 release" in block[2] and "keep" in block[2]
+    assert "tag 1.0 matches keep_tags '^[0-9.]+$'" in block[2]
+
+
 @pytest.fixture(scope="module")
 def pruned(
     term_registry: ThrowawayRegistry,
@@ -196,8 +218,9 @@ def test_prune_by_count_and_regex_over_50_repositories(term_registry, term, prun
     after = tags_now(term_registry)
     protected = {PROTECTED_BY_CATALOG, PROTECTED_BY_CONTAINER}
     for name in student_repositories(STUDENTS):
-        # Newest two (c, latest), 1.0 by regex; a (old) and release (old, no match) go.
-        expected = {f"{name}:{t}" for t in ("c", "latest", "1.0")}
+        # The newest image (c, with latest on it), the release image for its 1.0 tag with
+        # every tag on it (release too); a (an older image, no matching tag) goes.
+        expected = {f"{name}:{t}" for t in ("c", "latest", "1.0", "release")}
         expected |= {ref for ref in protected if ref.startswith(f"{name}:")}
         assert {ref for ref in after if ref.startswith(f"{name}:")} == expected
         for ref in expected:
@@ -211,17 +234,22 @@ def test_prune_by_age(term_registry, term, pruned) -> None:
         assert f"archive/x{i}:stale" not in after
 
 
-def test_prune_keeps_what_the_lab_deploys(pruned) -> None:
-    kept = {f"{d['repository']}:{d['tag']}": d["why"] for d in pruned["kept"]}
-    assert kept[PROTECTED_BY_CATALOG].startswith("protected: expected catalog")
-    assert kept[PROTECTED_BY_CONTAINER].startswith("protected: used by container")
+def test_prune_keeps_what_the_lab_deploys(term, pruned) -> None:
+    kept = {(d["repository"], d["digest"]): d["why"] for d in pruned["images"] if d["keep"]}
+    for ref, source in (
+        (PROTECTED_BY_CATALOG, "expected catalog"),
+        (PROTECTED_BY_CONTAINER, "used by container"),
+    ):
+        repository = ref.split(":")[0]
+        assert kept[(repository, term[ref])].startswith(f"protected: {source}")
     assert any("1 digests from expected catalog" in line for line in pruned["protected_from"])
 
 
-def test_prune_untags_a_sibling_without_touching_the_kept_tag(term_registry, term, pruned) -> None:
+def test_an_image_goes_with_every_tag_or_stays_with_every_tag(term_registry, term, pruned) -> None:
     methods = {f"{d['repository']}:{d['tag']}": d["method"] for d in pruned["deleted"] if d["tag"]}
-    assert methods["students/s000:release"] == "untag (digest shared)"
     assert methods["students/s000:a"] == "delete manifest"
+    assert "students/s000:release" not in methods
+    assert {m for m in methods.values()} == {"delete manifest"}
     with RegistryClient(term_registry.settings) as client:
         assert_pullable(client, "students/s000", term["students/s000:1.0"])
 

@@ -1,8 +1,11 @@
-"""playbooks/maintenance.yml against a real registry filled as a term leaves it, deployed
-in a folder laid out as the registry role deploys it: prune and GC free space and keep every
-kept tag pullable with its digest; a second run changes nothing; the read-only window
-refuses pushes with one clear line and serves pulls; a registry killed in the middle of GC
-is brought back read-write and the next run completes without losing anything kept."""
+"""playbooks/maintenance.yml against a real registry (the registry role, token auth) filled
+with issue 17's term (tests/harness/term.py) and the issue's rules, with a lab host whose
+stacks record old versions in .env.previous: the kept set is exactly what the rules mean plus
+the rollback targets; prune and GC free space and keep every kept tag pullable with its
+digest; a host that cannot be reached stops the prune naming it, unless it is skipped on
+purpose; a second run changes nothing; the read-only window refuses pushes with one clear
+line and serves pulls; a registry killed in the middle of GC is brought back read-write and
+the next run completes without losing anything kept."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from pathlib import Path
 import docker
 import docker.errors
 import pytest
+import yaml
 
 from labdock.engine import disk_usage
 from labdock.registry import RegistryClient
@@ -27,8 +31,14 @@ from tests.conftest import LABDOCK
 from tests.harness.docker_images import untag_under
 from tests.harness.playbooks import play_report
 from tests.harness.populate import TinyImage, fill
-from tests.harness.registry import USER, ThrowawayRegistry
-from tests.harness.term import fill_term
+from tests.harness.registry import USER, ThrowawayRegistry, free_loopback_port
+from tests.harness.term import (
+    COURSE_APPS,
+    LATEST_ON_TRY1,
+    MULTI_PLATFORM_APP,
+    TERM_STUDENTS,
+    fill_course_term,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,18 +46,50 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO_ROOT / "playbooks" / "maintenance.yml"
 INVENTORY = REPO_ROOT / "inventory" / "local.yml"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-# Retention over 50 repositories is test_maintenance_cli's; here the play's steps matter.
-STUDENTS = 12
+# The issue's rules, as a teacher writes them; scratch/* is for the GC test at the end.
 POLICY = [
-    {"repositories": "students/*", "keep_last": 2, "keep_tags": ["^latest$", "^[0-9.]+$"]},
-    {"repositories": "archive/*", "older_than_days": 30},
-    {"repositories": "multi/*", "keep_last": 1},
+    {"repositories": "students/*", "keep_last": 1, "keep_tags": ["^latest$"]},
+    {"repositories": "course/*", "keep_last": 3, "keep_tags": ["^latest$"]},
     {"repositories": "scratch/*", "keep_last": 0},
 ]
 # The maintenance override the play adds for its read-only window (files of the deploy dir).
 READ_ONLY_FILES = ("-f", "compose.yaml", "-f", "compose.readonly.yaml")
-# Deleted by POLICY, written out from the term's layout (tests/harness/term.py).
-PRUNED_STUDENT_TAGS = ("a", "release")
+# What the lab host's stacks record (as the stacks role writes .env): stack -> file ->
+# variable -> the course image it pins. 1.1 of app1 and 1.0 of the multi-platform app are
+# rollback targets the rules alone would delete.
+RECORDS = {
+    "frontend_backend": {
+        ".env": {
+            "FRONTEND_IMAGE": f"{COURSE_APPS[0]}:1.5",
+            "BACKEND_IMAGE": f"{COURSE_APPS[1]}:1.5",
+        },
+        ".env.previous": {
+            "FRONTEND_IMAGE": f"{COURSE_APPS[0]}:1.1",
+            "BACKEND_IMAGE": f"{COURSE_APPS[1]}:1.5",
+        },
+    },
+    "website": {
+        ".env": {"WEBSITE_IMAGE": f"{MULTI_PLATFORM_APP}:1.5"},
+        ".env.previous": {"WEBSITE_IMAGE": f"{MULTI_PLATFORM_APP}:1.0"},
+    },
+}
+ROLLBACK_TARGETS = {f"{COURSE_APPS[0]}:1.1", f"{MULTI_PLATFORM_APP}:1.0"}
+
+
+def kept_by_the_rules() -> set[str]:
+    """What the issue's rules mean, written from the term's layout, not from the code:
+    keep_last counts images, and an image is kept with every tag on it."""
+    kept = set()
+    for app in COURSE_APPS:
+        # The three newest versions; latest is on 1.5, the same image.
+        kept |= {f"{app}:{v}" for v in ("1.5", "1.4", "1.3", "latest")}
+    for student in TERM_STUDENTS:
+        # The newest image (try2); latest is on it, except for one student whose latest
+        # keeps try1's image on top, by keep_tags.
+        kept |= {f"{student}:try2", f"{student}:latest"}
+        if student == LATEST_ON_TRY1:
+            kept.add(f"{student}:try1")
+    return kept
 
 
 @dataclass
@@ -56,6 +98,10 @@ class Lab:
     deploy: Path
     vars_file: Path
     refs: dict[str, str]
+    # The stacks' records of this machine (a lab host), as the stacks role leaves them.
+    stacks_root: Path
+    # An inventory beside the repo's: this machine, and a lab host no one can reach.
+    room_inventory: Path
 
     @property
     def container(self) -> str:
@@ -65,21 +111,22 @@ class Lab:
         volume = client.volumes.get(f"{self.registry.project}_registry_data")
         return disk_usage(Path(volume.attrs["Mountpoint"]))
 
-    def play(self) -> subprocess.CompletedProcess[str]:
+    def play(self, *args: str, inventory: Path = INVENTORY) -> subprocess.CompletedProcess[str]:
         """Run the play to its end; its output (stderr merged) is in stdout."""
-        process = self.play_in_background()
+        process = self.play_in_background(*args, inventory=inventory)
         output, _ = process.communicate(timeout=900)
         return subprocess.CompletedProcess(process.args, process.returncode, output, "")
 
-    def play_in_background(self) -> subprocess.Popen[str]:
+    def play_in_background(self, *args: str, inventory: Path = INVENTORY) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [
                 str(ANSIBLE_PLAYBOOK),
                 "-i",
-                str(INVENTORY),
+                str(inventory),
                 str(PLAYBOOK),
                 "-e",
                 f"@{self.vars_file}",
+                *args,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -107,23 +154,75 @@ class Lab:
         }
 
 
+def write_records(root: Path, address: str, refs: dict[str, str]) -> None:
+    """The stacks' .env and .env.previous as the stacks role leaves them after an update."""
+    for stack, files in RECORDS.items():
+        (root / stack).mkdir(parents=True)
+        for name, pins in files.items():
+            lines = [f"COMPOSE_PROJECT_NAME=labdock-{stack}", "STUDENT_AGE_PASSWORD=secret"]
+            for variable, ref in pins.items():
+                repository = ref.rsplit(":", 1)[0]
+                lines.append(f"{variable}={address}/{repository}@{refs[ref]}")
+            path = root / stack / name
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            path.chmod(0o600)
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     workdir = tmp_path_factory.mktemp("maintenance-play")
     with ThrowawayRegistry(workdir / "registry") as registry:
         with RegistryClient(registry.settings) as client:
-            refs = fill_term(client, students=STUDENTS)
+            refs = fill_course_term(client)
+        write_records(workdir / "opt", registry.address, refs)
         # The registry role's own variables for this deployment: the play restarts the very
-        # folder and project the role deployed.
+        # folder and project the role deployed; this machine's stacks are under opt/.
         extra_vars = registry.role_vars(
             registry_client_settings_path=str(
                 registry.write_client_config(workdir / "client.json")
             ),
             registry_retention_rules=POLICY,
+            registry_maintenance_stacks_root=str(workdir / "opt"),
+            registry_maintenance_registry_address=registry.address,
         )
         vars_file = workdir / "vars.json"
         vars_file.write_text(json.dumps(extra_vars), encoding="utf-8")
-        yield Lab(registry, registry.deploy_dir, vars_file, refs)
+        yield Lab(
+            registry,
+            registry.deploy_dir,
+            vars_file,
+            refs,
+            workdir / "opt",
+            unreachable_room(workdir),
+        )
+
+
+def unreachable_room(workdir: Path) -> Path:
+    """This machine as registry and lab host, plus pc09: a lab host whose SSH port is closed
+    (the README's room inventory layout, the lab's group_vars linked beside it)."""
+    controller = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+    }
+    pc09 = {
+        "ansible_host": "127.0.0.1",
+        "ansible_port": free_loopback_port(),
+        "ansible_user": "teacher",
+        "ansible_ssh_common_args": "-o ConnectTimeout=5 -o BatchMode=yes",
+    }
+    inventory = {
+        "all": {
+            "children": {
+                "registry": {"hosts": {"localhost": controller}},
+                "lab": {"hosts": {"localhost": None, "pc09": pc09}},
+            }
+        }
+    }
+    path = workdir / "room" / "inventory.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(inventory), encoding="utf-8")
+    (path.parent / "group_vars").symlink_to(REPO_ROOT / "inventory" / "group_vars")
+    return path
 
 
 def changed_count(recap: str) -> int:
@@ -157,9 +256,12 @@ def pull_every(client: docker.DockerClient, lab: Lab, refs: dict[str, str]) -> N
 
 @pytest.fixture(scope="module")
 def first_run(lab: Lab, docker_client: docker.DockerClient) -> dict:
+    """The first real run, in the room with pc09 unreachable and skipped on purpose."""
     before = lab.tags()
     bytes_before = lab.volume_bytes(docker_client)
-    result = lab.play()
+    result = lab.play(
+        "-e", "registry_maintenance_skip_unreachable=true", inventory=lab.room_inventory
+    )
     assert result.returncode == 0, play_report(result)
     return {
         "before": before,
@@ -170,28 +272,50 @@ def first_run(lab: Lab, docker_client: docker.DockerClient) -> dict:
     }
 
 
-def kept_refs(before: dict[str, str]) -> dict[str, str]:
-    """What POLICY keeps of the term, from its layout."""
-    gone = {f"students/s{i:03d}:{t}" for i in range(STUDENTS) for t in PRUNED_STUDENT_TAGS}
-    gone |= {f"archive/x{i}:stale" for i in range(3)} | {"multi/app:old"}
-    return {ref: digest for ref, digest in before.items() if ref not in gone}
+def test_an_unreachable_lab_host_stops_the_prune_naming_it(lab: Lab) -> None:
+    before = lab.tags()
+    result = lab.play(inventory=lab.room_inventory)
+    assert result.returncode != 0
+    stop = [line for line in result.stdout.splitlines() if "cannot read which images" in line]
+    assert len(stop) == 1, result.stdout[-3000:]
+    assert "pc09 run or would roll back to (unreachable): nothing was pruned" in stop[0]
+    assert "registry_maintenance_skip_unreachable" in stop[0]
+    assert "...ignoring" not in result.stdout
+    assert lab.tags() == before
+
+
+def test_the_rules_keep_images_and_rollback_targets_exactly(lab: Lab, first_run: dict) -> None:
+    expected = kept_by_the_rules() | ROLLBACK_TARGETS
+    assert set(first_run["after"]) == expected
+    assert {ref: lab.refs[ref] for ref in expected} == first_run["after"]
+    assert "pruning without pc09 (unreachable" in first_run["output"]
+    # The plan says why each rollback target stayed: where it is recorded.
+    protected_file = lab.registry.state_dir / "maintenance" / "protected-digests.json"
+    protected = json.loads(protected_file.read_text())
+    where = protected[lab.refs[f"{COURSE_APPS[0]}:1.1"]]
+    assert where == [f"localhost:{lab.stacks_root}/frontend_backend/.env.previous"]
+    # Both platform images of the kept old index are still there.
+    with RegistryClient(lab.registry.settings) as client:
+        index = client.manifest(MULTI_PLATFORM_APP, lab.refs[f"{MULTI_PLATFORM_APP}:1.0"])
+        assert len(index.children) == 2
+        for child in index.children:
+            assert client.manifest(MULTI_PLATFORM_APP, child).digest == child
 
 
 def test_prune_and_gc_keep_every_kept_tag_and_free_space(
     lab: Lab, first_run: dict, docker_client: docker.DockerClient
 ) -> None:
-    kept = kept_refs(first_run["before"])
-    assert first_run["after"] == kept
+    kept = first_run["after"]
     assert first_run["bytes_after"] < first_run["bytes_before"]
     assert "garbage collected in a read-only window" in first_run["output"]
     assert "the registry is read-write" in first_run["output"]
     pull_every(docker_client, lab, kept)
     with RegistryClient(lab.registry.settings) as client:
-        index = client.manifest("multi/app", kept["multi/app:latest"])
+        index = client.manifest(MULTI_PLATFORM_APP, kept[f"{MULTI_PLATFORM_APP}:latest"])
         assert len(index.children) == 2
         for child in index.children:
-            manifest = client.manifest("multi/app", child)
-            assert all(client.blob_exists("multi/app", blob) for blob, _ in manifest.blobs)
+            manifest = client.manifest(MULTI_PLATFORM_APP, child)
+            assert all(client.blob_exists(MULTI_PLATFORM_APP, blob) for blob, _ in manifest.blobs)
 
 
 def test_second_run_changes_nothing(lab: Lab, first_run: dict) -> None:
@@ -210,7 +334,7 @@ def test_read_only_window_refuses_pushes_in_one_line_and_serves_pulls(
     scratch_image.tag(target, "1")
     lab.registry.compose(*READ_ONLY_FILES, "up", "-d", "--wait", "registry")
     try:
-        result = lab.labdock("tag", "delete", "siblings/web:stable")
+        result = lab.labdock("tag", "delete", f"{COURSE_APPS[0]}:1.4")
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1
         assert "in maintenance" in result.stderr and "retry after" in result.stderr
@@ -219,7 +343,7 @@ def test_read_only_window_refuses_pushes_in_one_line_and_serves_pulls(
         )
         assert any("error" in event for event in events)
         pulled = docker_client.images.pull(
-            f"{lab.registry.address}/siblings/web", tag="1.0", auth_config=auth
+            f"{lab.registry.address}/{COURSE_APPS[0]}", tag="1.5", auth_config=auth
         )
         assert pulled.id
     finally:

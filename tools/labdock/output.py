@@ -20,7 +20,8 @@ from labdock.catalog import Repository
 from labdock.checks import CheckResult, exit_code, failure_summary
 from labdock.engine import RegistryVolume
 from labdock.errors import ExitCode
-from labdock.imagegraph import WalkProgress
+from labdock.imagegraph import EPOCH, WalkProgress
+from labdock.retention import Decision
 from labdock.tagdelete import Deletion
 from labdock.usage import Usage, human_bytes
 
@@ -234,4 +235,26 @@ def deletions_table(title: str, deletions: Sequence[Deletion]) -> RenderableType
     for item in deletions:
         # Short digests in tables, as crane and regctl print them; --json has them whole.
         table.add_row(item.repository, item.tag or "", item.digest[:19], item.method, item.why)
+    return _titled(title, table)
+
+
+def retention_table(title: str, decisions: Sequence[Decision]) -> RenderableType:
+    """Per repository, every image its tags name (newest first), kept or not, and why."""
+    table = Table()
+    table.add_column("repository", style="bold cyan", no_wrap=True)
+    table.add_column("image", style="dim", no_wrap=True)
+    table.add_column("created", no_wrap=True)
+    table.add_column("tags", style="green")
+    table.add_column("", no_wrap=True)
+    table.add_column("why", overflow="fold")
+    previous = ""
+    for item in decisions:
+        created = "?" if item.created == EPOCH else item.created.strftime("%Y-%m-%d")
+        verdict = "[green]keep[/green]" if item.keep else "[red]delete[/red]"
+        # The name only on a repository's first row keeps the table easy to scan.
+        name = item.repository if item.repository != previous else ""
+        previous = item.repository
+        table.add_row(
+            name, short_digest(item.digest), created, " ".join(item.tags), verdict, item.why
+        )
     return _titled(title, table)

@@ -1,14 +1,19 @@
-"""Retention rules and the prune plan: which tags go, which stay, and why.
+"""Retention rules and the prune plan: which images go, which stay, and why.
 
-A rule selects repositories by glob. In a selected repository a tag is deleted only when
-every condition of the rule agrees: it is not among the newest `keep_last` (by the image's
-creation time, from its config blob), it matches none of `keep_tags`, and it is older than
-`older_than_days`. A rule needs `keep_last` or `older_than_days`: a rule with neither would
-delete every tag its regexes miss. The first rule that selects a repository applies to it;
-repositories no rule selects are left alone.
+A rule selects repositories by glob. It decides per image (a manifest or an index that tags
+name), never per tag: an image is kept with every tag on it, or goes with every tag on it.
+In a selected repository an image is kept when any of these holds:
+- it is among the newest `keep_last` images (by creation time, from its config blob; an
+  index counts once, as old as its newest platform image), however many tags each has;
+- one of its tags matches a `keep_tags` regex (on top of the newest `keep_last`);
+- it is not older than `older_than_days`.
+A rule needs `keep_last` or `older_than_days`: a rule with neither would delete every image
+its regexes miss. The first rule that selects a repository applies to it; repositories no
+rule selects are left alone.
 
-Whatever the rules say, a tag whose digest is protected stays: the expected catalog (what
-the images role pushed), the images the lab's containers run, and any digests given.
+Whatever the rules say, an image whose digest is protected stays: the expected catalog (what
+the images role pushed), the images the lab's containers use, the rollback targets the lab
+hosts record (their stacks' `.env` and `.env.previous`), and any digests given.
 """
 
 from __future__ import annotations
@@ -67,14 +72,21 @@ class Protection:
 
 @dataclass(frozen=True)
 class Decision:
+    """One image of a repository (a manifest or an index, with every tag on it): kept or not,
+    and why."""
+
     repository: str
-    tag: str
     digest: str
+    tags: tuple[str, ...]
+    created: dt.datetime
     keep: bool
     why: str
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["tags"] = list(self.tags)
+        data["created"] = None if self.created == EPOCH else self.created.isoformat()
+        return data
 
 
 def rule_from_mapping(data: Mapping[str, Any], where: str) -> Rule:
@@ -117,8 +129,10 @@ def load_policy(path: Path) -> list[Rule]:
     return [rule_from_mapping(item, f"policy file {path}, rule {i}") for i, item in enumerate(data)]
 
 
-def load_digest_file(path: Path) -> list[str]:
-    """Digests to protect: a JSON list, or one per line (`repo@sha256:...` is fine too)."""
+def load_digest_file(path: Path) -> dict[str, str]:
+    """Digests to protect, each with where it was found: a JSON object (digest -> where, a
+    string or a list of strings: what the maintenance play writes), a JSON list, or one per
+    line (`repo@sha256:...` is fine too)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -127,9 +141,13 @@ def load_digest_file(path: Path) -> list[str]:
         items = json.loads(text)
     except json.JSONDecodeError:
         items = text.split()
-    if not isinstance(items, list):
-        raise ConfigError(f"digest file {path} must hold a list of digests")
-    digests = [str(item).rsplit("@", 1)[-1] for item in items]
+    if isinstance(items, dict):
+        found = {str(key): _where(value, path) for key, value in items.items()}
+    elif isinstance(items, list):
+        found = {str(item): f"listed in {path}" for item in items}
+    else:
+        raise ConfigError(f"digest file {path} must hold a list of digests or a mapping")
+    digests = {ref.rsplit("@", 1)[-1]: where for ref, where in found.items()}
     bad = [d for d in digests if not d.startswith("sha256:")]
     if bad:
         raise ConfigError(f"digest file {path}: {bad[0]!r} is not a sha256: digest")
@@ -139,59 +157,66 @@ def load_digest_file(path: Path) -> list[str]:
 def decide(
     graph: RepositoryGraph, rules: Sequence[Rule], protection: Protection, now: dt.datetime
 ) -> list[Decision]:
-    """A keep/delete decision, with its reason, for every tag of the repository."""
+    """A keep/delete decision, with its reasons, for every image the repository's tags name,
+    newest first."""
     rule = next((r for r in rules if r.selects(graph.name)), None)
-    if rule is None:
-        return [
-            Decision(graph.name, tag, digest, True, "no rule selects the repository")
-            for tag, digest in sorted(graph.tags.items())
-        ]
+    # Distinct images, newest first; the digest breaks ties so a plan is the same each run.
     newest_first = sorted(
-        graph.tags, key=lambda tag: (graph.created_at(graph.tags[tag]), tag), reverse=True
+        set(graph.tags.values()), key=lambda d: (graph.created_at(d), d), reverse=True
     )
-    rank = {tag: position for position, tag in enumerate(newest_first)}
     decisions = []
-    for tag in newest_first:
-        digest = graph.tags[tag]
-        age_days = (now - graph.created_at(digest)).total_seconds() / 86400
-        keep_why = _keep_reason(rule, tag, rank[tag], age_days, digest, protection)
-        if keep_why is not None:
-            decisions.append(Decision(graph.name, tag, digest, True, keep_why))
-            continue
-        why = [rule.describe()]
-        if rule.keep_last is not None:
-            why.append(f"number {rank[tag] + 1} by age")
-        why.append(_age(graph.created_at(digest), age_days))
-        decisions.append(Decision(graph.name, tag, digest, False, "; ".join(why)))
-    return sorted(decisions, key=lambda d: d.tag)
+    for rank, digest in enumerate(newest_first, start=1):
+        tags = tuple(graph.tags_on(digest))
+        created = graph.created_at(digest)
+        why = [f"protected: {protection.reasons[digest]}"] if digest in protection else []
+        if rule is None:
+            why.append("no rule selects the repository")
+        else:
+            why += _keep_reasons(rule, tags, rank, (now - created).total_seconds() / 86400)
+        keep = bool(why)
+        if rule is not None and not keep:
+            why = [rule.describe()]
+            if rule.keep_last is not None:
+                why.append(f"number {rank} by age")
+            why.append(_age(created, now))
+        decisions.append(Decision(graph.name, digest, tags, created, keep, "; ".join(why)))
+    return decisions
 
 
 def deletions(
     graph: RepositoryGraph, decisions: Sequence[Decision], protection: Protection
 ) -> list[Deletion]:
-    """The requests that carry out a repository's decisions without touching a kept tag or
-    a protected platform manifest."""
-    doomed = {d.tag: d.why for d in decisions if not d.keep}
+    """The requests that carry out a repository's decisions: every tag of each image that
+    goes, without touching a kept image, a platform manifest a kept index lists, or a
+    protected digest."""
+    doomed = {tag: d.why for d in decisions if not d.keep for tag in d.tags}
     return plan(graph, doomed, protection.reasons) if doomed else []
 
 
-def _keep_reason(
-    rule: Rule, tag: str, rank: int, age_days: float, digest: str, protection: Protection
-) -> str | None:
-    if digest in protection:
-        return f"protected: {protection.reasons[digest]}"
-    pattern = next((p for p in rule.keep_tags if p.search(tag)), None)
-    if pattern is not None:
-        return f"matches keep_tags {pattern.pattern!r}"
-    if rule.keep_last is not None and rank < rule.keep_last:
-        return f"among the newest {rule.keep_last}"
+def _keep_reasons(rule: Rule, tags: Sequence[str], rank: int, age_days: float) -> list[str]:
+    """Every reason the rule keeps an image (empty: the rule deletes it)."""
+    why = []
+    if rule.keep_last is not None and rank <= rule.keep_last:
+        why.append(f"number {rank} of the newest {rule.keep_last}")
+    for tag in tags:
+        pattern = next((p for p in rule.keep_tags if p.search(tag)), None)
+        if pattern is not None:
+            why.append(f"tag {tag} matches keep_tags {pattern.pattern!r}")
     if rule.older_than_days is not None and age_days <= rule.older_than_days:
-        return f"{age_days:.0f} days old, not older than {rule.older_than_days:g}"
-    return None
+        why.append(f"{age_days:.0f} days old, not older than {rule.older_than_days:g}")
+    return why
 
 
-def _age(created: dt.datetime, age_days: float) -> str:
-    return "no creation time" if created == EPOCH else f"{age_days:.0f} days old"
+def _where(value: Any, path: Path) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or f"listed in {path}"
+    return str(value) or f"listed in {path}"
+
+
+def _age(created: dt.datetime, now: dt.datetime) -> str:
+    if created == EPOCH:
+        return "no creation time"
+    return f"{(now - created).total_seconds() / 86400:.0f} days old"
 
 
 def _known() -> str:

@@ -1,6 +1,6 @@
-"""`labdock prune`: apply retention rules (flags or a policy file), never touching what the
-lab deploys; `--dry-run` prints the plan, a real run deletes by digest and prints what it
-removed."""
+"""`labdock prune`: apply retention rules (flags or a policy file) to images, never touching
+what the lab deploys or would roll back to; `--dry-run` prints, per repository, every image
+kept or deleted and why; a real run deletes by digest and prints what it removed."""
 
 from __future__ import annotations
 
@@ -32,11 +32,12 @@ EXPECTED_CATALOG = "expected-catalog.json"
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "prune",
-        help="delete tags by retention rules, keeping what the lab deploys",
+        help="delete images by retention rules, keeping what the lab deploys",
         description=(
-            "Delete the tags retention rules select: in repositories matching --repositories "
-            "(or each rule of --policy), every tag not among the newest --keep-last, matching "
-            "no --keep-tag, and older than --older-than-days. Digests in the expected catalog, "
+            "Delete the images retention rules select, each with every tag on it: in "
+            "repositories matching --repositories (or each rule of --policy), every image "
+            "(manifest or index) not among the newest --keep-last images, with no tag matching "
+            "a --keep-tag, and older than --older-than-days. Digests in the expected catalog, "
             "the images of this engine's containers and --protect-digests are always kept."
         ),
     )
@@ -44,12 +45,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     rules = parser.add_argument_group("one rule from flags (or --policy)")
     rules.add_argument("--policy", type=Path, metavar="FILE", help="JSON/YAML list of rules")
     rules.add_argument("--repositories", metavar="GLOB", help="repositories to prune (students/*)")
-    rules.add_argument("--keep-last", type=int, metavar="N", help="keep the newest N tags")
+    rules.add_argument("--keep-last", type=int, metavar="N", help="keep the newest N images")
     rules.add_argument(
-        "--keep-tag", action="append", default=[], metavar="REGEX", help="keep matching tags"
+        "--keep-tag",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="keep the images of matching tags",
     )
     rules.add_argument(
-        "--older-than-days", type=float, metavar="D", help="delete only tags older than D days"
+        "--older-than-days", type=float, metavar="D", help="delete only images older than D days"
     )
     keep = parser.add_argument_group("what is never deleted")
     keep.add_argument(
@@ -64,14 +69,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="FILE",
-        help="digests to keep (JSON list or one per line), e.g. those the lab hosts run",
+        help=(
+            "digests to keep: a JSON object (digest -> where it is used), a JSON list or one "
+            "per line; the maintenance play lists the lab hosts' containers and rollback targets"
+        ),
     )
     keep.add_argument(
         "--no-local-engine",
         action="store_true",
         help="do not ask this host's Docker engine which images its containers use",
     )
-    parser.add_argument("--dry-run", action="store_true", help="print the plan, delete nothing")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print every image kept or deleted, and why, per repository; delete nothing",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
         "--workers", type=positive_int, default=16, help="concurrent requests (default 16)"
@@ -99,24 +111,30 @@ def run(args: argparse.Namespace) -> int:
         planned = [d for g in graphs for d in deletions(g, decisions[g.name], protection)]
         if not args.dry_run:
             apply(client, planned, workers=args.workers)
-    kept = [d for g in graphs for d in decisions[g.name] if d.keep]
+    images = [d for g in graphs for d in decisions[g.name]]
     if args.json:
         output.print_json(
             {
                 "registry": settings.url,
                 "dry_run": args.dry_run,
                 "deleted": [d.as_dict() for d in planned],
-                "kept": [d.as_dict() for d in kept],
+                "images": [d.as_dict() for d in images],
                 "protected_from": protection.sources,
             }
         )
+        return 0
+    verb = "would delete" if args.dry_run else "deleted"
+    gone = [d for d in images if not d.keep]
+    title = (
+        f"{settings.url}: {verb} {len([d for d in planned if d.tag])} tags of {len(gone)} "
+        f"images, kept {len(images) - len(gone)} images, in {len(graphs)} repositories"
+    )
+    console = output.stdout_console()
+    if args.dry_run:
+        console.print(output.retention_table(title, images))
     else:
-        verb = "would delete" if args.dry_run else "deleted"
-        tags = len([d for d in planned if d.tag])
-        title = f"{settings.url}: {verb} {tags} tags in {len(graphs)} repositories"
-        console = output.stdout_console()
         console.print(output.deletions_table(title, planned))
-        console.print("never deleted: " + "; ".join(protection.sources), style="dim")
+    console.print("never deleted: " + "; ".join(protection.sources), style="dim")
     return 0
 
 
@@ -150,9 +168,10 @@ def _protection(args: argparse.Namespace) -> Protection:
         protection.add(digests, f"expected catalog {catalog}")
         protection.sources.append(f"{len(set(digests))} digests from expected catalog {catalog}")
     for path in args.protect_digests:
-        digests = load_digest_file(path)
-        protection.add(digests, f"listed in {path}")
-        protection.sources.append(f"{len(set(digests))} digests listed in {path}")
+        found = load_digest_file(path)
+        for digest, where in found.items():
+            protection.add([digest], where)
+        protection.sources.append(f"{len(found)} digests listed in {path}")
     if args.no_local_engine:
         protection.sources.append("this host's containers not asked (--no-local-engine)")
     else:
