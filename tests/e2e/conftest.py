@@ -1,7 +1,9 @@
 """End-to-end fixtures: the course images built by the images role and pushed to the
 throwaway registry (tests/conftest.py), then the course stacks deployed by the stacks role
-under their own project prefix (`labdock-e2e-*`), loopback ports and folders; all removed at
-the end. Never the deployment `make site` made."""
+under their own project prefix (`labdock-e2e-*`), loopback ports and folders. The stacks are
+removed once the last e2e test has run (package scope: their health checks would otherwise
+load the machine for the rest of the suite), the images at the end. Never the deployment
+`make site` made."""
 
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ from collections.abc import Iterator
 
 import docker
 import pytest
-from e2e_lab import PORT_VARIABLES, Lab, run_playbook
 
 from tests.harness.docker_images import untag_under
 from tests.harness.playbooks import play_report
 from tests.harness.registry import ThrowawayRegistry, free_loopback_port
+
+from .e2e_lab import PORT_VARIABLES, Lab, run_playbook
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +36,7 @@ def course_images(
         untag_under(docker_client, registry.address)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab(
     course_images: ThrowawayRegistry, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Lab]:

@@ -10,9 +10,10 @@ import docker
 import pytest
 import requests
 from docker.models.containers import Container
-from e2e_lab import Lab
 
 from tests.harness.playbooks import play_report
+
+from .e2e_lab import Lab
 
 pytestmark = pytest.mark.e2e
 

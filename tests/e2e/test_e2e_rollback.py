@@ -17,11 +17,12 @@ import docker
 import pytest
 import requests
 from docker.models.containers import Container
-from e2e_lab import Lab
 
 from tests.harness.docker_images import build_from_dockerfile
 from tests.harness.playbooks import play_report, run_playbook
 from tests.harness.registry import USER
+
+from .e2e_lab import Lab
 
 pytestmark = pytest.mark.e2e
 

@@ -9,10 +9,11 @@ import time
 import docker
 import pytest
 from docker.models.containers import Container
-from e2e_lab import Lab
 
 from labdock.grade.chat import type_line
 from tests.harness.playbooks import play_report
+
+from .e2e_lab import Lab
 
 pytestmark = pytest.mark.e2e
 
