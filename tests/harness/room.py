@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import json
 import secrets
+import shlex
 import subprocess
 import sys
 import time
@@ -33,6 +34,9 @@ IMAGE = "labdock/labhost:latest"
 IMAGE_PLAYBOOK = Path(__file__).with_name("labhost_image.yml")
 STATE_FILE = "room.json"
 SSH_WAIT_SECONDS = 90
+# The README's example inventory: its lab hosts' settings (the admin account, sudo through
+# `become`, the interpreter) are the ones the room is reached with; the image has that account.
+EXAMPLE_INVENTORY = REPO_ROOT / "inventory" / "lab.example.yml"
 
 # This engine refuses --privileged (its bounding set lacks CAP_SYS_RESOURCE): everything else
 # systemd and a nested dockerd need, with /sys and the cgroup hierarchies remounted read-write
@@ -164,9 +168,13 @@ class Room(Throwaway):
         self.save()
 
     def ssh(self, name: str, command: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        """Run a shell command as root on the host: logged in as the example's admin, through
+        sudo, as a teacher would (root cannot log in)."""
         host = self.host(name)
+        login = f"{example_host_vars()['ansible_user']}@127.0.0.1"
+        as_root = f"sudo -n sh -c {shlex.quote(command)}"
         return subprocess.run(
-            ["ssh", *self.ssh_options(), "-p", str(host.ssh_port), "root@127.0.0.1", command],
+            ["ssh", *self.ssh_options(), "-p", str(host.ssh_port), login, as_root],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -216,18 +224,18 @@ class Room(Throwaway):
         host_vars: dict[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The room as an Ansible inventory: this machine (the controller, connection local)
-        is the registry host; the throwaway hosts are the lab and reach the registry at their
+        is the registry host; the throwaway hosts are the lab, reached as the README's example
+        inventory says (its admin account, `become`), and reach the registry at their
         network's gateway address. Room-wide settings are host variables, which win over
         inventory/group_vars/all.yml (group variables of this file would lose to it)."""
         ssh_args = " ".join(self.ssh_options()[2:])
         lab_hosts = {
             host.name: {
+                **example_host_vars(),
                 "ansible_host": "127.0.0.1",
                 "ansible_port": host.ssh_port,
-                "ansible_user": "root",
                 "ansible_ssh_private_key_file": str(self.key_file),
                 "ansible_ssh_common_args": ssh_args,
-                "ansible_python_interpreter": "/usr/bin/python3",
                 "labdock_registry_host": self.gateway,
                 **(lab_vars or {}),
                 **(host_vars or {}).get(host.name, {}),
@@ -279,6 +287,13 @@ class Room(Throwaway):
             hosts=[RoomHost(**h) for h in state["hosts"]],
             gateway=state["gateway"],
         )
+
+
+def example_host_vars() -> dict[str, Any]:
+    """The variables of the first lab host of inventory/lab.example.yml (the `pc` anchor)."""
+    example = yaml.safe_load(EXAMPLE_INVENTORY.read_text(encoding="utf-8"))
+    hosts = example["all"]["children"]["lab"]["hosts"]
+    return dict(next(iter(hosts.values())))
 
 
 def ensure_image() -> None:

@@ -6,6 +6,7 @@ and login for it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import docker.errors
 
 from tests.harness.docker_images import untag_under
 from tests.harness.registry import COMPOSE_BIN, DOCKER_CERTS_DIR, free_loopback_port
@@ -58,6 +60,8 @@ class RoomSite:
     workdir: Path
     port: int = field(default_factory=free_loopback_port)
     token_port: int = field(default_factory=free_loopback_port)
+    apt_cache_port: int = field(default_factory=free_loopback_port)
+    runs: int = 0
     project: str = field(default_factory=lambda: f"labdock-test-room-{secrets.token_hex(3)}")
 
     @property
@@ -71,6 +75,11 @@ class RoomSite:
     @property
     def inventory_path(self) -> Path:
         return self.workdir / "inventory" / "room.yml"
+
+    @property
+    def apt_cache_container(self) -> str:
+        """The room's package cache (role apt_cache) of this test: one for the module."""
+        return f"{self.project}-apt-cache"
 
     @property
     def controller_address(self) -> str:
@@ -90,6 +99,8 @@ class RoomSite:
             "registry_ui_enabled": False,
             "docker_host_daemon_manage": False,
             "registry_trust_system_store": False,
+            "apt_cache_container": self.apt_cache_container,
+            "apt_cache_volume": self.apt_cache_container,
         }
 
     def write_inventory(self, host_vars: dict[str, dict[str, Any]] | None = None) -> Path:
@@ -102,6 +113,7 @@ class RoomSite:
             "labdock_state_dir": str(self.state_dir),
             "labdock_registry_port": self.port,
             "labdock_registry_token_port": self.token_port,
+            "labdock_apt_cache_port": self.apt_cache_port,
         }
 
     def start(
@@ -142,7 +154,16 @@ class RoomSite:
             if process.poll() is None:
                 process.kill()
                 process.wait()
-        return PlaybookRun(process.returncode, stdout, time.monotonic() - started)
+        return self.keep(PlaybookRun(process.returncode, stdout, time.monotonic() - started))
+
+    def keep(self, run: PlaybookRun) -> PlaybookRun:
+        """Keep the run's whole output (with profile_tasks' timings) in the work folder, for
+        reading after a failure or a slow run: run-1.log, run-2.log, ..."""
+        self.runs += 1
+        (self.workdir / f"run-{self.runs}.log").write_text(
+            f"{run.seconds:.0f} s, rc {run.returncode}\n{run.stdout}", encoding="utf-8"
+        )
+        return run
 
     def labdock(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "LABDOCK_CONFIG": str(self.state_dir / "client.json")}
@@ -155,9 +176,22 @@ class RoomSite:
             check=False,
         )
 
+    def apt_cache_log(self) -> str:
+        """apt-cacher-ng's transfer log: `time|I|bytes|client|file` per download from the
+        mirror, `time|O|bytes|client|file` per delivery to a host."""
+        client = docker.from_env()
+        try:
+            container = client.containers.get(self.apt_cache_container)
+            code, out = container.exec_run(["cat", "/var/log/apt-cacher-ng/apt-cacher.log"])
+        finally:
+            client.close()
+        if code != 0:
+            raise RuntimeError(f"reading the package cache's log failed: {out.decode()}")
+        return out.decode()
+
     def close(self) -> None:
-        """Remove the test registry, its trust and login on the controller, and the course
-        image tags the images play made for it."""
+        """Remove the test registry, the package cache, their trust and login on the
+        controller, and the course image tags the images play made for it."""
         if (self.deploy_dir / "compose.yaml").exists():
             subprocess.run(
                 [
@@ -173,6 +207,14 @@ class RoomSite:
                 capture_output=True,
                 check=False,
             )
+        client = docker.from_env()
+        try:
+            with contextlib.suppress(docker.errors.NotFound):
+                client.containers.get(self.apt_cache_container).remove(force=True)
+            with contextlib.suppress(docker.errors.NotFound):
+                client.volumes.get(self.apt_cache_container).remove(force=True)
+        finally:
+            client.close()
         shutil.rmtree(DOCKER_CERTS_DIR / self.controller_address, ignore_errors=True)
         subprocess.run(["docker", "logout", self.controller_address], capture_output=True)
         client = docker.from_env()

@@ -65,7 +65,7 @@ def first_run(site: RoomSite) -> PlaybookRun:
         if process.poll() is None:
             process.kill()
             process.wait()
-    return PlaybookRun(process.returncode, "".join(lines), time.monotonic() - started)
+    return site.keep(PlaybookRun(process.returncode, "".join(lines), time.monotonic() - started))
 
 
 def room(site: RoomSite, *args: str) -> subprocess.CompletedProcess[str]:
@@ -157,6 +157,31 @@ def test_a_second_run_changes_nothing_on_any_host(
     )
 
 
+def test_the_room_fetched_its_packages_from_the_mirror_about_once(
+    site: RoomSite, second_run: PlaybookRun
+) -> None:
+    """The 3 hosts installed the same packages through the room's package cache (role
+    apt_cache): what came from the mirror is at most 1.1 times what one host received.
+    (The hosts reach the cache through Docker's port proxy: the log names no host, so one
+    host's share is a third of what the cache delivered.)"""
+    fetched = delivered = 0
+    engine_deliveries = 0
+    for line in site.apt_cache_log().splitlines():
+        fields = line.split("|")
+        if len(fields) < 5:
+            continue
+        if fields[1] == "I":
+            fetched += int(fields[2])
+        elif fields[1] == "O":
+            delivered += int(fields[2])
+            engine_deliveries += "/docker.io_" in fields[4]
+    # Every host installed the engine through the cache.
+    assert engine_deliveries == 3, site.apt_cache_log()[-3000:]
+    one_host = delivered / 3
+    print(f"\nupstream {fetched} B for 3 hosts, {one_host:.0f} B per host", file=sys.stderr)
+    assert 0 < fetched <= 1.1 * one_host, (fetched, delivered)
+
+
 def test_every_host_runs_every_stack_from_the_lab_registry(
     site: RoomSite, second_run: PlaybookRun
 ) -> None:
@@ -233,12 +258,23 @@ def test_room_reset_removes_what_students_left_and_keeps_the_lab(
     site: RoomSite, second_run: PlaybookRun
 ) -> None:
     image = f"{site.host_address}/website:1.0"
+    # What a student pushed under their namespace of the lab registry, as the last exam left
+    # it: pushed from the controller (its account may push anywhere), pulled by each host.
+    pushed = f"{site.controller_address}/alice/socket_server:1.0"
+    subprocess.run(["docker", "tag", f"{site.controller_address}/website:1.0", pushed], check=True)
+    try:
+        subprocess.run(["docker", "push", "--quiet", pushed], check=True, capture_output=True)
+    finally:
+        subprocess.run(["docker", "image", "rm", pushed], check=False, capture_output=True)
+    student_image = f"{site.host_address}/alice/socket_server:1.0"
     leave = (
         "docker volume create student-vol && docker network create student-net && "
-        f"docker tag {image} student/copy:1 && "
+        f"docker tag {image} student/copy:1 && docker pull --quiet {student_image} && "
+        f"printf 'FROM {image}\\nLABEL built=by-a-student\\n' | docker build -q -t built:1 - && "
         f"docker create --name student-box --network student-net -v student-vol:/data {image}"
     )
-    assert room(site, "exec", "--", leave).returncode == 0
+    left = room(site, "exec", "--", leave)
+    assert left.returncode == 0, left.stdout + left.stderr
     dry = room(site, "reset", "--dry-run", "--json")
     assert dry.returncode == 0, dry.stderr
     listed = {
@@ -247,6 +283,8 @@ def test_room_reset_removes_what_students_left_and_keeps_the_lab(
     }
     expected = [
         ("container", "student-box"),
+        ("image", student_image),
+        ("image", "built:1"),
         ("image", "student/copy:1"),
         ("network", "student-net"),
         ("volume", "student-vol"),
@@ -257,6 +295,8 @@ def test_room_reset_removes_what_students_left_and_keeps_the_lab(
     assert room(site, "reset").returncode == 0
     again = json.loads(room(site, "reset", "--dry-run", "--json").stdout)
     assert all(entry["removed"] == [] for entry in again["hosts"])
+    gone = site.room.ssh("pc01", f"docker image inspect {student_image} built:1 student/copy:1")
+    assert gone.returncode != 0 and gone.stdout.strip() == "[]", gone.stdout + gone.stderr
     status = room(site, "status")
     assert status.returncode == 0, status.stdout + status.stderr
 

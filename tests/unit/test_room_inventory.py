@@ -51,6 +51,14 @@ def test_every_lab_host_with_its_ssh_settings(inventory: Path) -> None:
     assert hosts["pc02"].port == 22
     assert hosts["pc02"].known_hosts is None
     assert hosts["pc03"].address == "pc03"
+    assert not hosts["pc01"].become
+
+
+def test_the_readmes_example_inventory_logs_in_as_its_admin_and_becomes_root() -> None:
+    example = Path(__file__).resolve().parents[2] / "inventory" / "lab.example.yml"
+    hosts = room_hosts(example)
+    assert [h.name for h in hosts] == ["pc01.lab.example", "pc02.lab.example", "pc03.lab.example"]
+    assert all(h.user == "labadmin" and h.become for h in hosts)
 
 
 def test_limit_takes_ansible_patterns(inventory: Path) -> None:

@@ -7,8 +7,11 @@ import re
 from types import SimpleNamespace
 from typing import Any
 
+from labdock.room.inventory import RoomHost
 from labdock.room.jobs import HOST_CLIENT_CONFIG, leftovers
 from tests.harness.playbooks import group_vars
+
+HOST = RoomHost("pc01", "127.0.0.1", 22, None, None, None, local=False)
 
 
 class ScriptCatcher:
@@ -24,7 +27,7 @@ class ScriptCatcher:
 
 def test_every_placeholder_of_the_listing_script_is_filled() -> None:
     connection = ScriptCatcher()
-    assert leftovers(connection, None) == []  # type: ignore[arg-type]
+    assert leftovers(connection, HOST) == []
     # An unfilled placeholder read the registry from no file: every lab image was listed.
     assert re.findall(r"__[A-Z_]+__", connection.script) == []
     assert HOST_CLIENT_CONFIG in connection.script

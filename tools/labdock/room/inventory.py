@@ -30,6 +30,9 @@ class RoomHost:
     key_file: str | None
     known_hosts: str | None
     local: bool
+    # Ansible's `become` (the README's inventory: an admin account with sudo): every command
+    # then runs as root through sudo, as the playbooks' tasks do.
+    become: bool = False
 
 
 def room_hosts(inventory: Path, limit: str | None = None) -> list[RoomHost]:
@@ -75,7 +78,15 @@ def _host(name: str, variables: dict[str, Any]) -> RoomHost:
         key_file=variables.get("ansible_ssh_private_key_file"),
         known_hosts=_ssh_option(variables.get("ansible_ssh_common_args", ""), "UserKnownHostsFile"),
         local=variables.get("ansible_connection") == "local",
+        become=_boolean(variables.get("ansible_become", False)),
     )
+
+
+def _boolean(value: Any) -> bool:
+    """An inventory boolean as Ansible reads it: YAML's true, or a string such as "yes"."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on", "y"}
+    return bool(value)
 
 
 def _ssh_option(arguments: str, option: str) -> str | None:

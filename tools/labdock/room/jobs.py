@@ -27,15 +27,19 @@ PROJECT_LABEL = "com.docker.compose.project"
 HOST_CLIENT_CONFIG = str(group_vars().get("labdock_host_config_path", ""))
 
 
+def _run(connection: Any, host: RoomHost, command: str, **kwargs: Any) -> Any:
+    """Run a shell command on the host, as root through Fabric's sudo when the inventory says
+    `become` (the CLI settings, root's docker login and Docker itself are root's). sudo runs
+    one program: the command goes to `sh -c` whole, so `a; b` and pipes stay under sudo."""
+    options = {"hide": True, "warn": True, "timeout": COMMAND_TIMEOUT, **kwargs}
+    if host.become:
+        return connection.sudo(f"sh -c {shlex.quote(command)}", user="root", **options)
+    return connection.run(command, **options)
+
+
 def status(connection: Any, host: RoomHost) -> list[CheckResult]:
     """One row per question the teacher asks about the host, before the exam."""
-    result = connection.run(
-        f"python3 - {HOST_CLIENT_CONFIG}",
-        in_stream=io.StringIO(PROBE),
-        hide=True,
-        warn=True,
-        timeout=COMMAND_TIMEOUT,
-    )
+    result = _run(connection, host, f"python3 - {HOST_CLIENT_CONFIG}", in_stream=io.StringIO(PROBE))
     if result.exited != 0:
         return [CheckResult(f"{host.name} probe", False, _last_line(result.stderr))]
     report = json.loads(result.stdout)
@@ -98,14 +102,14 @@ class CommandOutput:
 
 
 def execute(connection: Any, host: RoomHost, command: str) -> CommandOutput:
-    result = connection.run(command, hide=True, warn=True, timeout=COMMAND_TIMEOUT)
+    result = _run(connection, host, command)
     return CommandOutput(result.exited, result.stdout, result.stderr)
 
 
 # The student leftovers, listed by the host's docker CLI: every container and network not of
 # a lab project, every volume neither of a lab project nor mounted by a lab container, and
-# every image neither from the lab registry nor run by a lab container. Plain shell, so the
-# host needs nothing but docker; one `kind<TAB>id<TAB>name` line each.
+# every image neither the lab registry's own (its top level) nor run by a lab container.
+# Plain shell, so the host needs nothing but docker; one `kind<TAB>id<TAB>name` line each.
 _LEFTOVERS = r"""
 set -e
 lab='^__PREFIX__'
@@ -127,7 +131,9 @@ docker network ls --format '{{.ID}}\t{{.Name}}\t{{.Label "__LABEL__"}}' |
     print "network\t" $1 "\t" $2}'
 docker image ls --format '{{.ID}}\t{{.Repository}}:{{.Tag}}' |
   while IFS="$(printf '\t')" read -r id ref; do
-    case "$ref" in "$registry"/*) [ -n "$registry" ] && continue ;; esac
+    # The lab's images sit at the registry's top level (<registry>/website:1.0); what a
+    # student pushed or pulled is under their namespace (<registry>/alice/...) and goes.
+    case "$ref" in "$registry"/*/*) ;; "$registry"/*) [ -n "$registry" ] && continue ;; esac
     case " $(echo $lab_images) " in *" $ref "*) continue ;; esac
     printf 'image\t%s\t%s\n' "$id" "$ref"
   done
@@ -147,9 +153,7 @@ def leftovers(connection: Any, host: RoomHost) -> list[Leftover]:
         .replace("__LABEL__", PROJECT_LABEL)
         .replace("__CLIENT_CONFIG__", HOST_CLIENT_CONFIG)
     )
-    result = connection.run(
-        "sh -s", in_stream=io.StringIO(script), hide=True, warn=True, timeout=COMMAND_TIMEOUT
-    )
+    result = _run(connection, host, "sh -s", in_stream=io.StringIO(script))
     if result.exited != 0:
         raise RuntimeError(f"listing leftovers failed: {_last_line(result.stderr)}")
     found = [Leftover(*line.split("\t", 2)) for line in result.stdout.splitlines() if line.strip()]
@@ -174,18 +178,17 @@ def reset(connection: Any, host: RoomHost, dry_run: bool) -> list[Leftover]:
         "volume": "docker volume rm -f",
         "network": "docker network rm",
         # By tag, not by ID: a student's tag on a lab image's ID goes, the lab's tags stay.
+        # An untagged image (<none>:<none>, left by a rebuild) has only its ID.
         "image": "docker image rm",
     }
     for kind, command in commands.items():
         idents = [
-            shlex.quote(item.name if kind == "image" else item.ident)
+            shlex.quote(item.name if kind == "image" and ":<none>" not in item.name else item.ident)
             for item in found
             if item.kind == kind
         ]
         if idents:
-            result = connection.run(
-                f"{command} {' '.join(idents)}", hide=True, warn=True, timeout=COMMAND_TIMEOUT
-            )
+            result = _run(connection, host, f"{command} {' '.join(idents)}")
             if result.exited != 0:
                 raise RuntimeError(f"{command} failed: {_last_line(result.stderr)}")
     return found
@@ -197,14 +200,7 @@ def collect(connection: Any, host: RoomHost, path: str, destination: Path) -> in
     parent, name = posixpath.split(path.rstrip("/")) or ("/", "")
     command = f"tar -C {shlex.quote(parent or '/')} -cf - {shlex.quote(name)}"
     buffer = io.BytesIO()
-    result = connection.run(
-        command,
-        hide=True,
-        warn=True,
-        out_stream=_BinaryWriter(buffer),
-        encoding="latin-1",
-        timeout=COMMAND_TIMEOUT,
-    )
+    result = _run(connection, host, command, out_stream=_BinaryWriter(buffer), encoding="latin-1")
     if result.exited != 0:
         raise RuntimeError(f"{path}: {_last_line(result.stderr)}")
     target = destination / host.name

@@ -6,10 +6,13 @@ reaches it), and runs the host's own `labdock verify --json` for the stacks."""
 
 import json
 import os
+import pwd
 import subprocess
 import sys
 
-DOCKER_CONFIG = os.path.expanduser("~/.docker/config.json")
+# The docker login of the account the probe runs as (root, through sudo, on the README's
+# inventory): read from its passwd entry, since sudo may keep the caller's HOME.
+DOCKER_CONFIG = os.path.join(pwd.getpwuid(os.getuid()).pw_dir, ".docker", "config.json")
 
 
 def _run(argv):
