@@ -16,11 +16,13 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
+import yaml
 
 from tests.harness.docker_images import untag_under
 from tests.harness.registry import COMPOSE_BIN, DOCKER_CERTS_DIR, free_loopback_port
@@ -30,6 +32,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PLAYBOOK_TIMEOUT = 1800
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$")
+# A stack's image reference in its compose file: `${REGISTRY...}/<repository>:${<NAME>_TAG...}`.
+COMPOSE_IMAGE = re.compile(r"\}/(?P<repository>[\w.-]+):\$\{")
 
 
 @dataclass
@@ -58,6 +62,11 @@ class PlaybookRun:
 class RoomSite:
     room: Room
     workdir: Path
+    # The stacks the room deploys (all of labdock_stacks when None). What the room adds to a
+    # one-machine lab (SSH, become, the CA, the login, pulls from the lab registry, status,
+    # reset) is the same for every stack, and tests/e2e deploys all five: the room tests
+    # deploy one and build only the course images it runs.
+    stacks: tuple[str, ...] | None = None
     port: int = field(default_factory=free_loopback_port)
     token_port: int = field(default_factory=free_loopback_port)
     apt_cache_port: int = field(default_factory=free_loopback_port)
@@ -108,12 +117,35 @@ class RoomSite:
             self.inventory_path, registry_vars=self.controller_vars(), host_vars=host_vars
         )
 
+    @cached_property
+    def group_vars(self) -> dict[str, Any]:
+        return yaml.safe_load((REPO_ROOT / "inventory/group_vars/all.yml").read_text())
+
+    @property
+    def deployed_stacks(self) -> list[str]:
+        return list(self.stacks or self.group_vars["labdock_stacks"])
+
+    def stack_vars(self) -> dict[str, Any]:
+        """labdock_stacks and labdock_images cut to `stacks`: the course images their compose
+        files run (the base images they run are published by the images play anyway)."""
+        if self.stacks is None:
+            return {}
+        repositories: set[str] = set()
+        for stack in self.stacks:
+            compose = (REPO_ROOT / "compose" / stack / "compose.yaml").read_text()
+            repositories |= {match["repository"] for match in COMPOSE_IMAGE.finditer(compose)}
+        images = [i for i in self.group_vars["labdock_images"] if i["name"] in repositories]
+        if not images:
+            raise ValueError(f"no course image found in the compose files of {self.stacks}")
+        return {"labdock_stacks": list(self.stacks), "labdock_images": images}
+
     def extra_vars(self) -> dict[str, Any]:
         return {
             "labdock_state_dir": str(self.state_dir),
             "labdock_registry_port": self.port,
             "labdock_registry_token_port": self.token_port,
             "labdock_apt_cache_port": self.apt_cache_port,
+            **self.stack_vars(),
         }
 
     def start(
