@@ -30,6 +30,8 @@ class RoomHost:
     key_file: str | None
     known_hosts: str | None
     local: bool
+    # `labdock_student`: who sits at this host, for grading what `room collect` copied.
+    student: str | None
 
 
 def room_hosts(inventory: Path, limit: str | None = None) -> list[RoomHost]:
@@ -75,6 +77,7 @@ def _host(name: str, variables: dict[str, Any]) -> RoomHost:
         key_file=variables.get("ansible_ssh_private_key_file"),
         known_hosts=_ssh_option(variables.get("ansible_ssh_common_args", ""), "UserKnownHostsFile"),
         local=variables.get("ansible_connection") == "local",
+        student=str(variables["labdock_student"]) if variables.get("labdock_student") else None,
     )
 
 
