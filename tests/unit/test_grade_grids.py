@@ -88,4 +88,4 @@ def test_cli_refuses_a_missing_folder_in_one_line(
     code = main(["grade", "001", str(tmp_path / "nobody")])
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"labdock: submission {tmp_path / 'nobody'} is not a folder"]
+    assert err == [f"labdock: hand-in '{tmp_path / 'nobody'}': no such folder or repository"]

@@ -38,8 +38,12 @@ class Submission:
     namespace: str
 
     @classmethod
-    def from_folder(cls, folder: Path, namespace_pattern: str = DEFAULT_NAMESPACE) -> Submission:
-        name = folder.resolve().name
+    def from_folder(
+        cls, folder: Path, namespace_pattern: str = DEFAULT_NAMESPACE, name: str | None = None
+    ) -> Submission:
+        """The student is `name`, else the folder's name (a clone's or a room host's folder
+        is not named for its student)."""
+        name = name or folder.resolve().name
         # Absolute: compose runs in the folder, and a relative path would be read from there.
         return cls(name=name, root=folder.resolve(), namespace=namespace_pattern.format(name=name))
 

@@ -33,6 +33,8 @@ class RoomHost:
     # Ansible's `become` (the README's inventory: an admin account with sudo): every command
     # then runs as root through sudo, as the playbooks' tasks do.
     become: bool = False
+    # `labdock_student`: who sits at this host, for grading what `room collect` copied.
+    student: str | None = None
 
 
 def room_hosts(inventory: Path, limit: str | None = None) -> list[RoomHost]:
@@ -79,6 +81,7 @@ def _host(name: str, variables: dict[str, Any]) -> RoomHost:
         known_hosts=_ssh_option(variables.get("ansible_ssh_common_args", ""), "UserKnownHostsFile"),
         local=variables.get("ansible_connection") == "local",
         become=_boolean(variables.get("ansible_become", False)),
+        student=str(variables["labdock_student"]) if variables.get("labdock_student") else None,
     )
 
 
