@@ -21,7 +21,7 @@ from typing import Any
 import docker
 
 from tests.harness.docker_images import untag_under
-from tests.harness.registry import COMPOSE_BIN, DOCKER_CERTS_DIR, free_loopback_port
+from tests.harness.registry import COMPOSE_BIN, DOCKER_CERTS_DIR, free_loopback_port, local_names
 from tests.harness.room import Room
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -102,6 +102,9 @@ class RoomSite:
             "labdock_state_dir": str(self.state_dir),
             "labdock_registry_port": self.port,
             "labdock_registry_token_port": self.token_port,
+            # The course image's local name under the test registry's address, which close()
+            # untags: never the controller's own python-course:3.11.
+            "images_local_names": local_names(self.controller_address),
         }
 
     def start(
