@@ -1,6 +1,8 @@
-"""The course image student builds start FROM (`python-course:3.11`): labdock/python-build
-with the course apps' pinned packages installed from a wheelhouse the host downloads, since
-build containers cannot reach PyPI. Recipe: tests/harness/python-course/Dockerfile."""
+"""The course image student builds start FROM (`python-course:3.11` on a lab's build host,
+where the images role names it so): labdock/python-build with the course apps' pinned
+packages installed from a wheelhouse the host downloads, since build containers cannot reach
+PyPI. Built from the role's own recipe, apps/python-course/, and its group_vars entry
+(`labdock_course_image`), never from a copy."""
 
 from __future__ import annotations
 
@@ -15,27 +17,18 @@ from pathlib import Path
 import docker
 import docker.errors
 
-RECIPE = Path(__file__).with_name("python-course") / "Dockerfile"
-APPS = Path(__file__).resolve().parents[2] / "apps"
-# The course's packages: every course app's pinned closure (Flask, FastAPI, psycopg...), read
-# from the apps' own requirements files; the token service is the lab's, not the course's.
-COURSE_APPS = ("backend", "frontend", "website", "simple-api", "student_age")
-TAG = "python-course:3.11"
+from tests.harness.playbooks import REPO_ROOT, group_vars
 
-
-def course_requirements() -> str:
-    lines: list[str] = []
-    for app in COURSE_APPS:
-        for line in (APPS / app / "requirements.txt").read_text(encoding="utf-8").splitlines():
-            line = line.split("#", 1)[0].strip()
-            if line and line not in lines:
-                lines.append(line)
-    return "\n".join(lines) + "\n"
+COURSE: dict = group_vars()["labdock_course_image"]
+RECIPE = REPO_ROOT / "apps" / COURSE["context"]
+# The name student Dockerfiles (and tests/data/grade hand-ins) say in FROM.
+TAG = f"{COURSE['name']}:{COURSE['version']}"
 
 
 @contextlib.contextmanager
 def course_image(client: docker.DockerClient) -> Iterator[str]:
-    """The course image, built if absent and then removed again; an existing one is left."""
+    """The course image, built if absent and then removed again; an existing one (a lab's,
+    made by `make site`) is used and left."""
     try:
         client.images.get(TAG)
     except docker.errors.ImageNotFound:
@@ -43,14 +36,18 @@ def course_image(client: docker.DockerClient) -> Iterator[str]:
     else:
         yield TAG
         return
+    # A context of the recipe's Dockerfile and a fresh wheelhouse, outside the repository so
+    # the role's own wheelhouse (apps/python-course/wheels, stamped) is left as it is. pip
+    # reads the recipe's `-r ../<app>/requirements.txt` lines from the recipe's folder.
     with tempfile.TemporaryDirectory(prefix="labdock-course-image-") as tmp:
         context = Path(tmp)
-        shutil.copyfile(RECIPE, context / "Dockerfile")
-        requirements = context / "requirements.txt"
-        requirements.write_text(course_requirements(), encoding="utf-8")
+        for name in ("Dockerfile", ".dockerignore", "requirements.txt"):
+            shutil.copyfile(RECIPE / name, context / name)
         download = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:"]
         subprocess.run(
-            [*download, "-r", str(requirements), "-d", str(context / "wheels")], check=True
+            [*download, "-r", str(RECIPE / "requirements.txt"), "-d", str(context / "wheels")],
+            cwd=RECIPE,
+            check=True,
         )
         client.images.build(path=str(context), tag=TAG, rm=True, pull=False)
     try:

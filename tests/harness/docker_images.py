@@ -18,10 +18,15 @@ def one_file_tar(name: str, data: bytes) -> bytes:
     return archive.getvalue()
 
 
-def build_from_dockerfile(client: docker.DockerClient, dockerfile: str, tag: str) -> None:
-    """Build an image from a Dockerfile alone (no other context), with the legacy builder."""
+def build_from_dockerfile(
+    client: docker.DockerClient, dockerfile: str, tag: str, *, network_mode: str | None = None
+) -> None:
+    """Build an image from a Dockerfile alone (no other context), with the legacy builder;
+    `network_mode="none"` builds as a lab room does, with no route to any index."""
     context = io.BytesIO(one_file_tar("Dockerfile", dockerfile.encode()))
-    client.images.build(fileobj=context, custom_context=True, tag=tag, rm=True)
+    client.images.build(
+        fileobj=context, custom_context=True, tag=tag, rm=True, network_mode=network_mode
+    )
 
 
 def untag_under(client: docker.DockerClient, address: str) -> None:

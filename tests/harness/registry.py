@@ -50,6 +50,15 @@ def available_registry_image() -> str:
     return REGISTRY_IMAGE
 
 
+def local_names(address: str) -> dict[str, str]:
+    """The images role's images_local_names for a test: the course image's local name
+    (`python-course:3.11` on a lab) moved under the test registry's address, as
+    `<address>/python-course-local:3.11`, which untag_under removes with the rest. A test never
+    makes nor removes the lab's own name."""
+    course = group_vars()["labdock_course_image"]
+    return {course["name"]: f"{address}/{course['name']}-local:{course['version']}"}
+
+
 def free_loopback_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -160,14 +169,16 @@ class ThrowawayRegistry(Throwaway):
         path.chmod(0o600)
         return path
 
-    def images_play_vars(self, state_dir: Path) -> dict[str, str]:
-        """Extra vars pointing playbooks/images.yml at this registry, its state in state_dir."""
+    def images_play_vars(self, state_dir: Path) -> dict[str, Any]:
+        """Extra vars pointing playbooks/images.yml at this registry, its state in state_dir,
+        and the course image's local name under this registry's address."""
         return {
             "images_registry_address": self.address,
             "images_registry_user": USER,
             "images_registry_password": self.password,
             "images_catalog_file": str(state_dir / "expected-catalog.json"),
             "images_play_client_config": str(self.write_client_config(state_dir / "client.json")),
+            "images_local_names": local_names(self.address),
         }
 
     def role_vars(self, **overrides: Any) -> dict[str, Any]:

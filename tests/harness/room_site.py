@@ -25,7 +25,7 @@ import docker.errors
 import yaml
 
 from tests.harness.docker_images import untag_under
-from tests.harness.registry import COMPOSE_BIN, DOCKER_CERTS_DIR, free_loopback_port
+from tests.harness.registry import COMPOSE_BIN, DOCKER_CERTS_DIR, free_loopback_port, local_names
 from tests.harness.room import Room
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -146,6 +146,9 @@ class RoomSite:
             "labdock_registry_token_port": self.token_port,
             "labdock_apt_cache_port": self.apt_cache_port,
             **self.stack_vars(),
+            # The course image's local name under the test registry's address, which close()
+            # untags: never the controller's own python-course:3.11.
+            "images_local_names": local_names(self.controller_address),
         }
 
     def start(

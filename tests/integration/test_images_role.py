@@ -45,6 +45,9 @@ class Lab:
     catalog_file: Path
     apps: list[str]
     base: str
+    # The first app's local name on the build host (images_local_names), under the test
+    # registry's address as every test's local name is.
+    local_name: str
 
 
 @pytest.fixture
@@ -57,6 +60,8 @@ def lab(
     token = secrets.token_hex(3)
     apps = [f"imgtest-{token}-a", f"imgtest-{token}-b"]
     base = f"imgtest-{token}-base"
+    local_repository = f"imgtest-{token}-local"
+    local_name = f"{registry.address}/{local_repository}:1"
     apps_dir = tmp_path / "apps"
     for name in apps:
         context = apps_dir / name
@@ -74,14 +79,15 @@ def lab(
         "images_apps": [{"name": name, "context": name, "bases": [base]} for name in apps],
         "images_bases": [{"name": base, "version": "1", "build_arg": "BASE_IMAGE"}],
         "images_base_refs": {base: scratch_image.tags[0]},
+        "images_local_names": {apps[0]: local_name},
     }
     vars_file = tmp_path / "vars.json"
     vars_file.write_text(json.dumps(extra_vars), encoding="utf-8")
     vars_file.chmod(0o600)
     try:
-        yield Lab(apps_dir, vars_file, catalog_file, apps, base)
+        yield Lab(apps_dir, vars_file, catalog_file, apps, base, local_name)
     finally:
-        for name in [*apps, base]:
+        for name in [*apps, base, local_repository]:
             for image in docker_client.images.list(name=f"{registry.address}/{name}"):
                 for tag in image.tags:
                     docker_client.images.remove(tag, noprune=False)
@@ -139,7 +145,10 @@ def expected_catalog(lab: Lab) -> dict[tuple[str, str], str]:
 
 
 def test_builds_once_then_only_what_changed(
-    lab: Lab, registry: ThrowawayRegistry, registry_client: RegistryClient
+    lab: Lab,
+    registry: ThrowawayRegistry,
+    registry_client: RegistryClient,
+    docker_client: docker.DockerClient,
 ) -> None:
     first = run_play(lab)
     assert first.changed > 0
@@ -152,6 +161,8 @@ def test_builds_once_then_only_what_changed(
             assert registry_client.manifest_digest(name, tag) == catalog[(name, tag)]
     assert registry_client.manifest_digest(lab.base, "1") == catalog[(lab.base, "1")]
     assert set(registry_client.catalog()) >= {*lab.apps, lab.base}
+    named = docker_client.images.get(lab.local_name)
+    assert named.id == docker_client.images.get(f"{registry.address}/{lab.apps[0]}:1.0").id
 
     second = run_play(lab)
     assert second.changed == 0
@@ -183,6 +194,8 @@ def test_builds_once_then_only_what_changed(
     assert after[(changed_app, "1.1")] == after[(changed_app, "latest")]
     assert after[(changed_app, "latest")] != catalog[(changed_app, "latest")]
     assert registry_client.manifest_digest(changed_app, "latest") == after[(changed_app, "latest")]
+    # The local name follows its app's build; the other app's is untouched by this change.
+    assert docker_client.images.get(lab.local_name).id == named.id
     assert (changed_app, "1.0") not in after  # the catalog lists what this run publishes
     untouched = {key: digest for key, digest in after.items() if key[0] != changed_app}
     assert untouched == {key: digest for key, digest in catalog.items() if key[0] != changed_app}
