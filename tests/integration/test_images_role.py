@@ -239,3 +239,37 @@ def test_a_version_tag_pushed_from_outside_is_named_and_left_alone(
     docker_client.images.get(source).tag(repository, "1.0")
     docker_client.images.push(repository, tag="1.0", auth_config=auth)
     assert run_play(lab).changed == 0
+
+
+def test_a_version_that_moves_names_the_new_build(
+    lab: Lab,
+    registry: ThrowawayRegistry,
+    registry_client: RegistryClient,
+    docker_client: docker.DockerClient,
+) -> None:
+    """`version_moves` (the course image's 3.11): a changed build takes the version tag and
+    the local name over instead of stopping the play; the other app's version still never
+    moves."""
+    moving, fixed = lab.apps[0], lab.apps[1]
+    extra_vars = json.loads(lab.vars_file.read_text(encoding="utf-8"))
+    for app in extra_vars["images_apps"]:
+        app["version_moves"] = app["name"] == moving
+    lab.vars_file.write_text(json.dumps(extra_vars), encoding="utf-8")
+    run_play(lab)
+    before = expected_catalog(lab)
+
+    (lab.apps_dir / moving / "app.txt").write_text("new pins\n", encoding="utf-8")
+    moved = run_play(lab)
+    assert moved.built == {moving}
+    after = expected_catalog(lab)
+    new_digest = registry_client.manifest_digest(moving, "1.0")
+    assert new_digest == after[(moving, "1.0")] != before[(moving, "1.0")]
+    content_tag = next(t for (r, t) in after if r == moving and t not in ("1.0", "latest"))
+    assert registry_client.manifest_digest(moving, content_tag) == new_digest
+    new_build = docker_client.images.get(f"{registry.address}/{moving}:{content_tag}")
+    assert docker_client.images.get(lab.local_name).id == new_build.id
+    assert run_play(lab).changed == 0
+
+    (lab.apps_dir / fixed / "app.txt").write_text("changed\n", encoding="utf-8")
+    refused = run_play(lab, succeeds=False)
+    assert [m.partition(" ")[0] for m in refused.failures] == [f"{fixed}:1.0"], refused.failures
