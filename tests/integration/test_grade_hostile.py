@@ -10,6 +10,9 @@ the exited container's evidence, which is how this test knows each attempt ran.
 - fork bomb, memory hog, disk filler, log flood: stopped by the pids, memory, read-only root
   / tmpfs and log-size limits.
 - a build that never ends: stopped at the build timeout (lowered here to keep the test short).
+- on grid 003, whose roots are writable (a database, an Apache): a service filling its
+  container layer, stopped by the layer watch past the disk limit, and one filling a named
+  volume, which is a tmpfs of that size.
 """
 
 from __future__ import annotations
@@ -30,9 +33,11 @@ import docker
 import docker.errors
 import pytest
 import requests
+import yaml
 from docker.models.containers import Container
 
 from labdock.grade.containment import Limits
+from labdock.grade.grids import resolve
 from labdock.grade.sandbox import RUN_LABEL, STUDENT_LABEL
 from tests.conftest import LABDOCK
 from tests.harness import grading
@@ -69,6 +74,24 @@ COPY {program} .
 {run}
 CMD ["python3", "{program}"]
 """
+# Grid 003's roles, api and db: the api fills its container layer, the db a named volume.
+WRITABLE_COMPOSE = """\
+services:
+  api:
+    build: ./api
+    environment: {HOSTILE: layer}
+  db:
+    build: ./db
+    environment: {HOSTILE: volume}
+    volumes: [db_data:/data]
+volumes:
+  db_data:
+"""
+# Grid 003 waits up to 60 s for the api's first answer; here 20 s: the layer watch has
+# stopped the api by then (the next criterion shows why), and the hand-in takes under a
+# minute.
+READY_TIMEOUT = 20
+DISK_MB = int(Limits().disk_size.removesuffix("m"))
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +220,39 @@ def graded(
     return {"students": students, "run": document["run"], "log_sizes": log_sizes, "tag": tag}
 
 
+@pytest.fixture(scope="module")
+def graded_writable(
+    registry: ThrowawayRegistry, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    work = tmp_path_factory.mktemp("hostile-writable")
+    folder = work / f"writable-{secrets.token_hex(3)}"
+    for service in ("api", "db"):
+        (folder / service).mkdir(parents=True)
+        shutil.copy(HOSTILE / "hostile.py", folder / service)
+        (folder / service / "Dockerfile").write_text(
+            DOCKERFILE.format(image=IMAGE, program="hostile.py", run="")
+        )
+    (folder / "compose.yaml").write_text(WRITABLE_COMPOSE)
+    grid = yaml.safe_load(resolve("003").read_text(encoding="utf-8"))
+    grid["defaults"]["ready_timeout"] = READY_TIMEOUT
+    grid_file = work / "003-shorter-wait.yml"
+    grid_file.write_text(yaml.safe_dump(grid), encoding="utf-8")
+    result = subprocess.run(
+        [
+            str(LABDOCK), "grade", str(grid_file), str(folder), "--json",
+            "--step-timeout", "3", "--build-timeout", str(BUILD_TIMEOUT),
+        ],
+        env=registry.cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    return {"student": document["students"][0], "run": document["run"]}
+
+
 def _watch_log_size(
     client: docker.DockerClient, student: str, sizes: list[int], done: threading.Event
 ) -> None:
@@ -293,14 +349,43 @@ def test_a_build_that_never_ends_is_stopped(
     assert left == []
 
 
-def test_nothing_is_left_and_the_lab_is_untouched(
-    graded: dict[str, Any], targets: dict[str, Any], docker_client: docker.DockerClient
+def test_a_container_layer_past_the_disk_limit_is_stopped(graded_writable: dict[str, Any]) -> None:
+    student = graded_writable["student"]
+    evidence = " ".join(c["evidence"] for c in student["criteria"])
+    stopped = re.search(
+        rf"api wrote (\d+) MB to its container layer, over the {DISK_MB} MB limit: stopped",
+        evidence,
+    )
+    assert stopped, evidence
+    said = _said(student, "LAYER")
+    # Seen past the limit by a listing, killed before the whole GB: at 128 MB/s, within
+    # about one interval (2 s) and one listing of the limit.
+    assert DISK_MB < int(stopped.group(1)) < DISK_MB + 512, stopped.group(0)
+    assert int(said.split()[2]) < 1024, said
+
+
+def test_a_named_volume_holds_no_more_than_the_disk_limit(
+    graded_writable: dict[str, Any],
 ) -> None:
-    selector = {"label": f"{RUN_LABEL}={graded['run']}"}
-    assert docker_client.containers.list(all=True, filters=selector) == []
-    assert docker_client.networks.list(filters=selector) == []
-    assert docker_client.volumes.list(filters=selector) == []
-    assert docker_client.images.list(filters={"reference": f"grade-{graded['run']}-*/*"}) == []
+    said = _said(graded_writable["student"], "VOLUME").strip()
+    # The tmpfs is full, or the memory limit (its pages count there too) killed it first,
+    # its last progress line standing. A volume on disk takes the whole GB: "no limit".
+    assert re.fullmatch(r"VOLUME wrote \d+ MB(: No space left on device)?", said), said
+    assert 0 < int(said.split()[2]) <= DISK_MB, said
+
+
+def test_nothing_is_left_and_the_lab_is_untouched(
+    graded: dict[str, Any],
+    graded_writable: dict[str, Any],
+    targets: dict[str, Any],
+    docker_client: docker.DockerClient,
+) -> None:
+    for run in (graded["run"], graded_writable["run"]):
+        selector = {"label": f"{RUN_LABEL}={run}"}
+        assert docker_client.containers.list(all=True, filters=selector) == []
+        assert docker_client.networks.list(filters=selector) == []
+        assert docker_client.volumes.list(filters=selector) == []
+        assert docker_client.images.list(filters={"reference": f"grade-{run}-*/*"}) == []
     for container in [*targets["lab"], *targets["started"]]:
         container.reload()
         assert container.status == "running", container.name

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from labdock.grade.containment import Limits, Privileges, contain, outside_reads
+from labdock.grade.containment import (
+    VOLUME_HOLDER,
+    WRITABLE_LABEL,
+    Limits,
+    Privileges,
+    contain,
+    cover_image_volumes,
+    hold_volumes,
+    outside_reads,
+    tmpfs_volume,
+)
 
 LABELS = {"labdock.grade.run": "r1"}
 
@@ -52,13 +62,13 @@ def test_limits_labels_and_private_networks_are_added(tmp_path: Path) -> None:
     app = contained["services"]["app"]
     assert app["cpus"] == 0.5
     assert (app["mem_limit"], app["memswap_limit"], app["pids_limit"]) == ("64m", "64m", 32)
-    assert app["labels"]["labdock.grade.run"] == "r1"
+    assert app["labels"] == {**LABELS, WRITABLE_LABEL: "true"}
     assert app["security_opt"] == ["no-new-privileges:true"]
     assert contained["networks"] == {
         "front": {"internal": True, "labels": LABELS},
         "default": {"internal": True, "labels": LABELS},
     }
-    assert contained["volumes"] == {"data": {"labels": LABELS}}
+    assert contained["volumes"] == {"data": tmpfs_volume(LABELS, Limits())}
     assert any("external network" in n for n in notes)
     assert any("driver_opts" in n for n in notes)
 
@@ -128,6 +138,73 @@ def test_a_grid_adds_back_named_capabilities_and_a_read_only_root(tmp_path: Path
     assert (db["cap_drop"], db["cap_add"]) == (["ALL"], ["CHOWN", "SETUID"])
     for service in (app, db):
         assert service["read_only"] is True
+        assert WRITABLE_LABEL not in service["labels"]
         assert service["tmpfs"] == ["/tmp:size=8m"]
         assert service["logging"]["options"]["max-size"] == Limits().log_size
     assert notes == ["app: `cap_add` removed"]
+
+
+def test_every_volume_becomes_a_tmpfs_of_the_disk_size(tmp_path: Path) -> None:
+    model = _model(
+        tmp_path,
+        volumes=[
+            {"type": "volume", "source": "data", "target": "/data"},
+            {"type": "volume", "target": "/cache"},
+        ],
+    )
+    model["volumes"] = {
+        "data": {"driver": "local", "driver_opts": {"type": "none", "o": "bind", "device": "/"}},
+        "spare": None,
+    }
+    contained, notes = contain(model, tmp_path, LABELS, Limits(disk_size="64m"))
+    sized = {
+        "driver": "local",
+        "driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": "size=64m"},
+        "labels": LABELS,
+    }
+    # The anonymous one is named, so that it is a tmpfs too rather than a folder on disk.
+    assert contained["volumes"] == {"data": sized, "spare": sized, "app-volume-1": sized}
+    assert [v["source"] for v in contained["services"]["app"]["volumes"]] == [
+        "data",
+        "app-volume-1",
+    ]
+    assert notes == ["volume data: external volume, driver or driver_opts replaced by a plain one"]
+
+
+def test_an_images_volume_with_nothing_mounted_on_it_gets_a_tmpfs(tmp_path: Path) -> None:
+    model = _model(tmp_path, volumes=[{"type": "volume", "source": "pg", "target": "/var/lib/pg/"}])
+    model["volumes"] = {"pg": {}, "app-volume-1": {}}
+    contained, _ = contain(model, tmp_path, LABELS, Limits(), Privileges(read_only=True))
+    cover_image_volumes(contained, "app", ["/var/lib/pg", "/tmp", "/logs"], LABELS, Limits())
+    mounts = contained["services"]["app"]["volumes"]
+    assert [(m["source"], m["target"]) for m in mounts] == [
+        ("pg", "/var/lib/pg/"),
+        ("app-volume-2", "/logs"),
+    ]
+    assert contained["volumes"]["app-volume-2"] == tmpfs_volume(LABELS, Limits())
+
+
+def test_a_holder_keeps_every_volume_mounted(tmp_path: Path) -> None:
+    model = _model(tmp_path, volumes=[{"type": "volume", "source": "data", "target": "/data"}])
+    model["volumes"] = {"data": {}, "logs": {}}
+    contained, _ = contain(model, tmp_path, LABELS, Limits(memory="64m"))
+    assert hold_volumes(contained, "helper:1", LABELS, Limits(memory="64m"))
+    holder = contained["services"][VOLUME_HOLDER]
+    assert holder["image"] == "helper:1"
+    assert [(m["source"], m["read_only"], m["volume"]) for m in holder["volumes"]] == [
+        ("data", True, {"nocopy": True}),
+        ("logs", True, {"nocopy": True}),
+    ]
+    assert (holder["network_mode"], holder["read_only"], holder["cap_drop"]) == (
+        "none",
+        True,
+        ["ALL"],
+    )
+    # Read-only: not one the layer watch lists.
+    assert (holder["mem_limit"], holder["labels"]) == ("64m", LABELS)
+
+
+def test_no_holder_without_volumes(tmp_path: Path) -> None:
+    contained, _ = contain(_model(tmp_path), tmp_path, LABELS, Limits())
+    assert not hold_volumes(contained, "helper:1", LABELS, Limits())
+    assert set(contained["services"]) == {"app"}

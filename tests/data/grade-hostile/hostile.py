@@ -62,6 +62,41 @@ def disk_filler() -> str:
     return "DISK " + " ".join(results)
 
 
+def layer_filler() -> str:
+    """1 GB into the container layer of a writable root, at 128 MB/s: a steady writer, which
+    the grader's layer watch (a listing every 2 s) stops a few seconds past its limit. A
+    burst faster than one interval is past the limit before the next listing."""
+    written = 0
+    with open("/app/filler", "wb") as handle:
+        while written < 1024 * MB:
+            started = time.monotonic()
+            for _ in range(16):
+                handle.write(b"\0" * MB)
+            handle.flush()
+            written += 16 * MB
+            print(f"LAYER wrote {written // MB} MB", flush=True)
+            time.sleep(max(0.0, 0.125 - (time.monotonic() - started)))
+    return "LAYER wrote 1024 MB: no limit"
+
+
+def volume_filler() -> str:
+    """1 GB into the named volume on /data, as fast as it goes."""
+    written = 0
+    try:
+        with open("/data/filler", "wb") as handle:
+            while written < 1024 * MB:
+                handle.write(b"\0" * MB)
+                handle.flush()
+                written += MB
+                if written % (16 * MB) == 0:
+                    # Said as it goes: a memory limit's kill leaves the last size reached.
+                    print(f"VOLUME wrote {written // MB} MB", flush=True)
+        outcome = "no limit"
+    except OSError as exc:
+        outcome = exc.strerror or type(exc).__name__
+    return f"VOLUME wrote {written // MB} MB: {outcome}"
+
+
 def log_flood() -> str:
     line = "x" * 1023 + "\n"
     for _ in range(40 * 1024):
@@ -70,8 +105,15 @@ def log_flood() -> str:
     return "FLOOD printed 40 MB"
 
 
-ATTACKS = {"net": reach, "fork": fork_bomb, "mem": memory_hog, "disk": disk_filler}
-ATTACKS["flood"] = log_flood
+ATTACKS = {
+    "net": reach,
+    "fork": fork_bomb,
+    "mem": memory_hog,
+    "disk": disk_filler,
+    "flood": log_flood,
+    "layer": layer_filler,
+    "volume": volume_filler,
+}
 
 if __name__ == "__main__":
     print(ATTACKS[os.environ["HOSTILE"]](), flush=True)

@@ -17,7 +17,7 @@ from typing import Any
 import docker.errors
 from docker.models.containers import Container
 
-from labdock.grade.containment import NO_CAPABILITIES
+from labdock.grade.containment import NO_CAPABILITIES, WRITABLE_LABEL
 from labdock.grade.context import Context, Lost
 from labdock.grade.sandbox import Sandbox
 
@@ -162,9 +162,11 @@ def container_of(ctx: Context, params: Mapping[str, Any]) -> tuple[RunningApps, 
         logs = container.logs(tail=5).decode(errors="replace").strip().splitlines()
         last = f": {logs[-1].strip()[:160]}" if logs else ""
         restarted = f", restarted {crashes} times by itself" if crashes > 0 else ""
+        stopped = apps.sandbox.layers.note(container.name)
+        why = f"; {stopped}" if stopped else ""
         raise Lost(
             f"{app} is not running steadily ({state['Status']}, exit code "
-            f"{state['ExitCode']}{restarted}){last}"
+            f"{state['ExitCode']}{restarted}){why}{last}"
         )
     return apps, container
 
@@ -233,7 +235,7 @@ def _run(
             name=f"{sandbox.project}-{alias}",
             environment=dict(environment),
             volumes={name: dict(spec) for name, spec in (volumes or {}).items()},
-            labels=dict(sandbox.labels),
+            labels={**sandbox.labels, **({} if read_only else {WRITABLE_LABEL: "true"})},
             network=network,
             # The course runs these with a restart policy: /traceback's crash is Docker's to fix.
             restart_policy={"Name": "always"},

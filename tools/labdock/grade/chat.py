@@ -54,6 +54,7 @@ def _run(ctx: Context, params: Mapping[str, Any]) -> ChatRun:
                 runnable,
                 built,
                 privileges=Privileges(read_only=bool(params.get("read_only_root"))),
+                helper_image=params.get("helper_image"),
             )
         except ComposeError as exc:
             raise Lost(f"compose up failed: {exc}") from None

@@ -4,14 +4,17 @@ or bridge namespaces (`network_mode` bridge, host, container:... all go: the def
 reaches the host's published ports), every capability dropped (a grid adds back only what its
 own program provably needs), no-new-privileges, no devices, no bind mount outside the
 submission, no published host port, internal networks only, a read-only root filesystem with
-a small tmpfs for writes where the grid says the program allows it, and CPU, memory, pids and
+a small tmpfs for writes where the grid says the program allows it, every volume a tmpfs of
+`disk_size` (named, anonymous, or declared by an image's VOLUME), and CPU, memory, pids and
 log-size limits on every container. What was removed is returned as notes, shown as
-evidence."""
+evidence. (A writable root is the container layer, on the engine's disk: layerwatch.LayerWatch
+stops a container that writes more than `disk_size` there; the fuse-overlayfs engine has no
+`storage_opt` size.)"""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,9 @@ class Limits:
     log_size: str = "1m"
     # The writable /tmp of a read-only container (tmpfs: in memory, within `memory`).
     tmpfs_size: str = "16m"
+    # What a container may write to disk: each volume's tmpfs size, and the container layer
+    # of a writable root (watched by layerwatch.LayerWatch, which stops a container past it).
+    disk_size: str = "256m"
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,12 @@ class Privileges:
 
 
 NO_CAPABILITIES = ["ALL"]
+# On every container whose root filesystem is writable: what layerwatch.LayerWatch lists (with
+# sizes, which the engine computes by walking each container's layer: only these).
+WRITABLE_LABEL = "labdock.grade.writable-root"
+# The service added to a project with volumes, which keeps them mounted (see hold_volumes).
+VOLUME_HOLDER = "labdock-volume-holder"
+_HOLDER_COMMAND = ["python3", "-c", "import time; time.sleep(86400)"]
 
 
 # Service keys that reach past the container; dropped outright.
@@ -120,14 +132,19 @@ def contain(
         if privileges.read_only:
             service["read_only"] = True
             service["tmpfs"] = [f"/tmp:size={limits.tmpfs_size}"]
+        if not service.get("read_only"):
+            service["labels"][WRITABLE_LABEL] = "true"
     networks = contained.get("networks") or {}
     networks.setdefault("default", {})
     contained["networks"] = {
         name: _internal_network(name, spec or {}, labels, notes) for name, spec in networks.items()
     }
+    for volume_name in (contained.get("volumes") or {}).copy():
+        _local_volume(volume_name, contained["volumes"][volume_name] or {}, notes)
+    for service_name, service in (contained.get("services") or {}).items():
+        _name_anonymous_volumes(service_name, service, contained)
     contained["volumes"] = {
-        name: _local_volume(name, spec or {}, labels, notes)
-        for name, spec in (contained.get("volumes") or {}).items()
+        name: tmpfs_volume(labels, limits) for name in contained.get("volumes") or {}
     }
     for kind in ("secrets", "configs"):
         for name, spec in list((contained.get(kind) or {}).items()):
@@ -190,15 +207,94 @@ def _internal_network(
     return {"internal": True, "labels": dict(labels)}
 
 
-def _local_volume(
-    name: str, spec: dict[str, Any], labels: Mapping[str, str], notes: list[str]
-) -> dict[str, Any]:
+def _local_volume(name: str, spec: dict[str, Any], notes: list[str]) -> None:
     if spec.get("external") or spec.get("driver_opts") or spec.get("driver") not in (None, "local"):
         # driver_opts of the local driver can bind any host path (o=bind, device=/...).
         notes.append(
             f"volume {name}: external volume, driver or driver_opts replaced by a plain one"
         )
-    return {"labels": dict(labels)}
+
+
+def tmpfs_volume(labels: Mapping[str, str], limits: Limits) -> dict[str, Any]:
+    """A volume of the local driver that is a tmpfs of `disk_size`: writing more fails with
+    "No space left on device", and nothing reaches the engine's disk. Its pages are charged
+    to the memory cgroup of the container that writes them, so what a service keeps in its
+    volumes also counts within its `memory` limit (and memswap = memory: none go to swap)."""
+    return {
+        "driver": "local",
+        "driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": f"size={limits.disk_size}"},
+        "labels": dict(labels),
+    }
+
+
+def _name_anonymous_volumes(
+    service_name: str, service: dict[str, Any], contained: dict[str, Any]
+) -> None:
+    # An anonymous volume (`- /data`) would be a folder on the engine's disk: it becomes a
+    # named one, a tmpfs like the others.
+    for volume in service.get("volumes") or []:
+        if volume.get("type") == "volume" and not volume.get("source"):
+            volume["source"] = _new_volume(contained, service_name)
+
+
+def cover_image_volumes(
+    contained: dict[str, Any],
+    service_name: str,
+    paths: Iterable[str],
+    labels: Mapping[str, str],
+    limits: Limits,
+) -> None:
+    """Mount a named tmpfs volume on each VOLUME of the service's image that nothing is
+    mounted on: else the engine makes an anonymous volume there, on its disk, unbounded."""
+    service = contained["services"][service_name]
+    mounted = {str(v.get("target", "")).rstrip("/") for v in service.get("volumes") or []}
+    mounted |= {str(t).split(":", 1)[0].rstrip("/") for t in service.get("tmpfs") or []}
+    for path in paths:
+        if path.rstrip("/") in mounted:
+            continue
+        name = _new_volume(contained, service_name)
+        contained["volumes"][name] = tmpfs_volume(labels, limits)
+        service.setdefault("volumes", []).append({"type": "volume", "source": name, "target": path})
+
+
+def _new_volume(contained: dict[str, Any], service_name: str) -> str:
+    volumes = contained.setdefault("volumes", {})
+    index = 1
+    while f"{service_name}-volume-{index}" in volumes:
+        index += 1
+    name = f"{service_name}-volume-{index}"
+    volumes[name] = {}
+    return name
+
+
+def hold_volumes(
+    contained: dict[str, Any], image: str, labels: Mapping[str, str], limits: Limits
+) -> bool:
+    """Add a service that mounts every volume of the model and sleeps; False if there is no
+    volume. The local driver mounts a tmpfs volume while a container uses it and unmounts it,
+    contents gone, when the last one stops; and the engine copies the image's folder (files,
+    owner, mode: a database's data folder) into a new volume when it creates the container,
+    before it starts it. Started first, the holder keeps each tmpfs mounted for the whole run:
+    that copy stays, and so does the data of a container that restarts or is replaced."""
+    volumes = contained.get("volumes") or {}
+    if not volumes:
+        return False
+    holder: dict[str, Any] = {
+        "image": image,
+        "command": _HOLDER_COMMAND,
+        "network_mode": "none",
+        "read_only": True,
+        "cap_drop": NO_CAPABILITIES,
+        "volumes": [
+            # nocopy: the holder's own image puts nothing in them.
+            {"type": "volume", "source": name, "target": f"/held/{name}", "read_only": True,
+             "volume": {"nocopy": True}}
+            for name in volumes
+        ],
+    }  # fmt: skip
+    _contain_service(VOLUME_HOLDER, holder, Path("/"), labels, limits, [])
+    contained.setdefault("services", {})[VOLUME_HOLDER] = holder
+    return True
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -108,6 +108,9 @@ def grade_submission(
     )
     result = StudentResult(submission)
     registry = RegistryClient(options.registry) if options.registry is not None else None
+    # While the criteria run: a container writing past the disk limit to its layer is
+    # stopped (layerwatch.LayerWatch).
+    sandbox.layers.start()
     try:
         ctx = Context(submission, sandbox, registry)
         for criterion in grid.criteria:
@@ -115,6 +118,7 @@ def grade_submission(
                 raise LabdockError("grading was interrupted")
             result.scores.append(_score(ctx, criterion))
     finally:
+        sandbox.layers.stop()
         if registry is not None:
             registry.close()
         # This student's containers, networks and images go as soon as they are graded.

@@ -33,7 +33,17 @@ import yaml
 from docker.models.containers import Container
 
 from labdock.errors import LabdockError
-from labdock.grade.containment import Limits, Privileges, contain, outside_reads
+from labdock.grade.containment import (
+    VOLUME_HOLDER,
+    WRITABLE_LABEL,
+    Limits,
+    Privileges,
+    contain,
+    cover_image_volumes,
+    hold_volumes,
+    outside_reads,
+)
+from labdock.grade.layerwatch import LayerWatch
 
 RUN_LABEL = "labdock.grade.run"
 STUDENT_LABEL = "labdock.grade.student"
@@ -100,6 +110,10 @@ class Sandbox:
         self.labels = {RUN_LABEL: run_id, STUDENT_LABEL: slug(student)}
         self.limits = limits or Limits()
         self.timeouts = timeouts or Timeouts()
+        disk = _bytes(self.limits.disk_size)
+        # Started and stopped by the runner around the student's criteria.
+        watched = {**self.labels, WRITABLE_LABEL: "true"}
+        self.layers = LayerWatch(client, watched, disk, f"{disk >> 20} MB")
 
     # -- images ------------------------------------------------------------------------------
 
@@ -183,25 +197,47 @@ class Sandbox:
         built: Mapping[str, str],
         services: Sequence[str] = (),
         privileges: Privileges | None = None,
+        helper_image: str | None = None,
     ) -> list[str]:
         """Contain the model, point built services at our image tags, start it (`up -d`,
-        only the named services and their dependencies when given). Returns the
+        only the named services and their dependencies when given). With `helper_image` (an
+        image of ours with python3), the project's tmpfs volumes are held mounted by a
+        container of that image started first (containment.hold_volumes). Returns the
         containment notes."""
         contained, notes = contain(model, self.root, self.labels, self.limits, privileges)
         for service_name, tag in built.items():
             service = contained["services"][service_name]
             service.pop("build", None)
             service["image"] = tag
-        for service in contained["services"].values():
+        for service_name, service in contained["services"].items():
             if "build" in service:
                 # A service we did not build (its build failed): compose must not build it.
                 service.pop("build")
                 service.setdefault("image", self.image_tag("never-built"))
+            cover_image_volumes(
+                contained, service_name, self._image_volumes(service), self.labels, self.limits
+            )
+        held = helper_image is not None and hold_volumes(
+            contained, helper_image, self.labels, self.limits
+        )
         workdir = self._workdir()
         path = workdir / "compose.contained.json"
         path.write_text(json.dumps(contained), encoding="utf-8")
-        self._compose("-f", str(path), "up", "-d", "--no-build", "--pull", "never", *services)
+        up = ("-f", str(path), "up", "-d", "--no-build", "--pull", "never")
+        if held:
+            # Up before any container of the student's is created: see hold_volumes.
+            self._compose(*up, VOLUME_HOLDER)
+        self._compose(*up, *services)
         return notes
+
+    def _image_volumes(self, service: Mapping[str, Any]) -> list[str]:
+        """The VOLUME paths of the service's image, if the image is here (else compose
+        fails on it, `--pull never`, and says so)."""
+        try:
+            config = self.client.api.inspect_image(service.get("image") or "")["Config"]
+        except docker.errors.DockerException:
+            return []
+        return sorted((config or {}).get("Volumes") or {})
 
     def container(self, service: str) -> Container | None:
         found = self.client.containers.list(

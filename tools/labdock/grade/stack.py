@@ -35,6 +35,8 @@ class StackRun:
     build_failures: dict[str, str] = field(default_factory=dict)
     probe: Probe = field(default_factory=lambda: Probe(None))
     error: str | None = None
+    # Container name -> why the grader stopped it (the sandbox's LayerWatch notes).
+    stopped: Mapping[str, str] = field(default_factory=dict)
 
     def service(self, role: str) -> str | None:
         return self.roles.get(role)
@@ -65,7 +67,9 @@ class StackRun:
         if container.attrs["State"]["Status"] != "running":
             logs = container.logs(tail=3).decode(errors="replace").strip().splitlines()
             last = f"; last log line: {logs[-1][:120]}" if logs else ""
-            raise Lost(f"service {name} is {container.attrs['State']['Status']}{last}")
+            stopped = self.stopped.get(container.name)
+            why = f"; {stopped}" if stopped else ""
+            raise Lost(f"service {name} is {container.attrs['State']['Status']}{why}{last}")
         return container
 
     def get(
@@ -113,7 +117,7 @@ def ask_until(
 
 def _start(ctx: Context, params: Mapping[str, Any]) -> StackRun:
     relative = _compose_file(ctx, params["compose_files"])
-    run = StackRun(compose_file=relative)
+    run = StackRun(compose_file=relative, stopped=ctx.sandbox.layers.notes)
     try:
         model = ctx.compose_model(relative)
     except Lost as unreadable:
@@ -131,7 +135,10 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> StackRun:
         return run
     try:
         # As a teacher would after a failed build: `up` what can start, the rest is scored.
-        ctx.sandbox.up(model, built, startable, _privileges(run, params))
+        # The probe's image (ours, with python3) also holds the project's volumes mounted.
+        ctx.sandbox.up(
+            model, built, startable, _privileges(run, params), helper_image=params["probe_image"]
+        )
     except ComposeError as exc:
         run.error = f"compose up failed: {exc}"
         return run
