@@ -7,8 +7,8 @@ HOST` per host), all in the same run.
 Each room is cold (new hosts with no Docker, a registry of its own on the controller) and the
 previous one is removed before it starts; each room has its own package cache (role
 apt_cache), so each downloads the Debian packages once; the controller's layer cache is warm
-after the first room. Every room deploys every course stack. Prints the figures; asserts nothing. Removes the rooms and registries it
-started.
+after the first room. Every room deploys every course stack. Prints the figures; asserts
+nothing. Removes the rooms and registries it started.
 """
 
 from __future__ import annotations
