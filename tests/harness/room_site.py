@@ -16,15 +16,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
-import yaml
 
 from tests.harness.docker_images import untag_under
+from tests.harness.playbooks import group_vars
 from tests.harness.registry import COMPOSE_BIN, DOCKER_CERTS_DIR, free_loopback_port, local_names
 from tests.harness.room import Room
 
@@ -117,14 +116,6 @@ class RoomSite:
             self.inventory_path, registry_vars=self.controller_vars(), host_vars=host_vars
         )
 
-    @cached_property
-    def group_vars(self) -> dict[str, Any]:
-        return yaml.safe_load((REPO_ROOT / "inventory/group_vars/all.yml").read_text())
-
-    @property
-    def deployed_stacks(self) -> list[str]:
-        return list(self.stacks or self.group_vars["labdock_stacks"])
-
     def stack_vars(self) -> dict[str, Any]:
         """labdock_stacks and labdock_images cut to `stacks`: the course images their compose
         files run (the base images they run are published by the images play anyway)."""
@@ -134,7 +125,7 @@ class RoomSite:
         for stack in self.stacks:
             compose = (REPO_ROOT / "compose" / stack / "compose.yaml").read_text()
             repositories |= {match["repository"] for match in COMPOSE_IMAGE.finditer(compose)}
-        images = [i for i in self.group_vars["labdock_images"] if i["name"] in repositories]
+        images = [i for i in group_vars()["labdock_images"] if i["name"] in repositories]
         if not images:
             raise ValueError(f"no course image found in the compose files of {self.stacks}")
         return {"labdock_stacks": list(self.stacks), "labdock_images": images}
