@@ -12,7 +12,8 @@ the exited container's evidence, which is how this test knows each attempt ran.
 - a build that never ends: stopped at the build timeout (lowered here to keep the test short).
 - on grid 003, whose roots are writable (a database, an Apache): a service filling its
   container layer, stopped by the layer watch past the disk limit, and one filling a named
-  volume, which is a tmpfs of that size.
+  volume, which is a tmpfs of that size, after it tried to overwrite its own hand-in through
+  a bind mount of its folder, which is mounted read-only.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ services:
   db:
     build: ./db
     environment: {HOSTILE: volume}
-    volumes: [db_data:/data]
+    volumes: [db_data:/data, ./db:/handin]
 volumes:
   db_data:
 """
@@ -250,7 +251,7 @@ def graded_writable(
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)
-    return {"student": document["students"][0], "run": document["run"]}
+    return {"student": document["students"][0], "run": document["run"], "folder": folder}
 
 
 def _watch_log_size(
@@ -372,6 +373,13 @@ def test_a_named_volume_holds_no_more_than_the_disk_limit(
     # its last progress line standing. A volume on disk takes the whole GB: "no limit".
     assert re.fullmatch(r"VOLUME wrote \d+ MB(: No space left on device)?", said), said
     assert 0 < int(said.split()[2]) <= DISK_MB, said
+
+
+def test_a_bind_mount_of_the_hand_in_cannot_write_to_it(graded_writable: dict[str, Any]) -> None:
+    said = _said(graded_writable["student"], "HANDIN").strip()
+    assert said == "HANDIN /handin/hostile.py: Read-only file system", said
+    program = graded_writable["folder"] / "db" / "hostile.py"
+    assert program.read_bytes() == (HOSTILE / "hostile.py").read_bytes()
 
 
 def test_nothing_is_left_and_the_lab_is_untouched(

@@ -54,6 +54,40 @@ def test_escapes_are_removed_and_named(tmp_path: Path) -> None:
     assert "name" not in contained
 
 
+def test_binds_inside_the_hand_in_never_write_to_it(tmp_path: Path) -> None:
+    (tmp_path / "website").mkdir()
+    (tmp_path / "website" / "index.php").write_text("<?php echo 1;")
+    (tmp_path / "ages.json").write_text("{}")
+    (tmp_path / "pgdata").mkdir()
+    model = _model(
+        tmp_path,
+        volumes=[
+            {"type": "bind", "source": str(tmp_path / "website"), "target": "/var/www/html"},
+            {"type": "bind", "source": str(tmp_path / "ages.json"), "target": "/d.json"},
+            {"type": "bind", "source": str(tmp_path / "pgdata"), "target": "/var/lib/pg"},
+            {"type": "bind", "source": str(tmp_path / "missing"), "target": "/logs"},
+            {"type": "bind", "source": str(tmp_path / "ages.json"), "target": "/ro.json",
+             "read_only": True},
+        ],
+    )  # fmt: skip
+    contained, notes = contain(model, tmp_path, LABELS, Limits())
+    volumes = {v["target"]: v for v in contained["services"]["app"]["volumes"]}
+    # What the hand-in brings is read, never written.
+    assert volumes["/var/www/html"]["read_only"] is True
+    assert volumes["/d.json"]["read_only"] is True
+    # An empty or missing folder is where a program writes: a tmpfs volume instead.
+    for target in ("/var/lib/pg", "/logs"):
+        source = volumes[target]["source"]
+        assert volumes[target]["type"] == "volume", target
+        assert contained["volumes"][source] == tmpfs_volume(LABELS, Limits())
+    assert sorted(notes) == [
+        "app: bind mount of ./ages.json made read-only",
+        "app: bind mount of ./website made read-only",
+        "app: bind mount of the empty folder ./missing replaced by a volume",
+        "app: bind mount of the empty folder ./pgdata replaced by a volume",
+    ]
+
+
 def test_limits_labels_and_private_networks_are_added(tmp_path: Path) -> None:
     model = _model(tmp_path, cpus=8)
     model["networks"] = {"front": {"external": True, "name": "host"}}

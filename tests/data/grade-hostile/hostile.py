@@ -79,8 +79,20 @@ def layer_filler() -> str:
     return "LAYER wrote 1024 MB: no limit"
 
 
+def overwrite_hand_in() -> str:
+    """Overwrite this program in the hand-in folder, mounted on /handin."""
+    try:
+        with open("/handin/hostile.py", "w") as handle:
+            handle.write("# overwritten by the hand-in\n")
+        return "HANDIN /handin/hostile.py: overwritten"
+    except OSError as exc:
+        return f"HANDIN /handin/hostile.py: {exc.strerror or type(exc).__name__}"
+
+
 def volume_filler() -> str:
-    """1 GB into the named volume on /data, as fast as it goes."""
+    """Overwrite the hand-in, then 1 GB into the named volume on /data, as fast as it goes;
+    each line says what became of the hand-in too (the last one may be a progress line)."""
+    hand_in = overwrite_hand_in()
     written = 0
     try:
         with open("/data/filler", "wb") as handle:
@@ -90,11 +102,11 @@ def volume_filler() -> str:
                 written += MB
                 if written % (16 * MB) == 0:
                     # Said as it goes: a memory limit's kill leaves the last size reached.
-                    print(f"VOLUME wrote {written // MB} MB", flush=True)
+                    print(f"VOLUME wrote {written // MB} MB; {hand_in}", flush=True)
         outcome = "no limit"
     except OSError as exc:
         outcome = exc.strerror or type(exc).__name__
-    return f"VOLUME wrote {written // MB} MB: {outcome}"
+    return f"VOLUME wrote {written // MB} MB: {outcome}; {hand_in}"
 
 
 def log_flood() -> str:

@@ -3,7 +3,7 @@ run on the grading machine without reaching past the submission: no privileged m
 or bridge namespaces (`network_mode` bridge, host, container:... all go: the default bridge
 reaches the host's published ports), every capability dropped (a grid adds back only what its
 own program provably needs), no-new-privileges, no devices, no bind mount outside the
-submission, no published host port, internal networks only, a read-only root filesystem with
+submission and none that writes to it (see _contain_bind), no published host port, internal networks only, a read-only root filesystem with
 a small tmpfs for writes where the grid says the program allows it, every volume a tmpfs of
 `disk_size` (named, anonymous, or declared by an image's VOLUME), and CPU, memory, pids and
 log-size limits on every container. What was removed is returned as notes, shown as
@@ -178,11 +178,12 @@ def _contain_service(
         del service["network_mode"]
     kept_volumes = []
     for volume in service.get("volumes") or []:
-        if volume.get("type") == "bind" and not _inside(Path(volume.get("source", "/")), root):
-            notes.append(
-                f"{name}: bind mount of {volume.get('source')} outside the submission removed"
-            )
-            continue
+        if volume.get("type") == "bind":
+            source = Path(volume.get("source", "/"))
+            if not _inside(source, root):
+                notes.append(f"{name}: bind mount of {source} outside the submission removed")
+                continue
+            _contain_bind(name, volume, source, root, notes)
         kept_volumes.append(volume)
     if "volumes" in service:
         service["volumes"] = kept_volumes
@@ -196,6 +197,27 @@ def _contain_service(
         "driver": "json-file",
         "options": {"max-size": limits.log_size, "max-file": "1"},
     }
+
+
+def _contain_bind(
+    name: str, volume: dict[str, Any], source: Path, root: Path, notes: list[str]
+) -> None:
+    """A bind mount inside the submission never writes to the hand-in (the teacher's copy,
+    which a program could fill or wipe): what it brings (a file, a folder with content: a
+    website's pages, a data file) is mounted read-only; an empty or missing folder, where a
+    program means to write (a database's data), becomes a named volume: a tmpfs of
+    `disk_size` like the others (contain() turns every volume into one)."""
+    source = source.resolve()
+    where = source.relative_to(root)
+    if source.is_file() or (source.is_dir() and any(source.iterdir())):
+        if not volume.get("read_only"):
+            notes.append(f"{name}: bind mount of ./{where} made read-only")
+            volume["read_only"] = True
+        return
+    notes.append(f"{name}: bind mount of the empty folder ./{where} replaced by a volume")
+    target = volume.get("target")
+    volume.clear()
+    volume.update(type="volume", target=target)
 
 
 def _internal_network(
