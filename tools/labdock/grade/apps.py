@@ -16,8 +16,9 @@ from typing import Any
 
 import docker.errors
 from docker.models.containers import Container
+from docker.types import Mount
 
-from labdock.grade.containment import NO_CAPABILITIES, WRITABLE_LABEL
+from labdock.grade.containment import HOLDER_COMMAND, NO_CAPABILITIES, WRITABLE_LABEL, tmpfs_volume
 from labdock.grade.context import Context, Lost
 from labdock.grade.sandbox import Sandbox
 
@@ -84,22 +85,22 @@ class Probe:
 
 
 def start_probe(sandbox: Sandbox, image: str, network: str) -> Probe:
-    command = ["python3", "-c", "import time; time.sleep(86400)"]
-    probe = _run(sandbox, image, network, "grade-probe", {}, command=command, read_only=True)
+    probe = _run(sandbox, image, network, "grade-probe", {}, command=HOLDER_COMMAND, read_only=True)
     return Probe(probe if isinstance(probe, Container) else None)
 
 
 @dataclass
 class RunningApps:
     """The apps' containers (or why each is missing), the probe beside them, and what it
-    takes to run an app's container again (same image, environment and volumes)."""
+    takes to run an app's container again (same image, environment and volumes: per app,
+    the grid's volumes and a tmpfs on each VOLUME of its image)."""
 
     sandbox: Sandbox
     network: str
     aliases: dict[str, str]
     images: dict[str, str]
     environment: dict[str, str]
-    volumes: dict[str, dict[str, str]]
+    volumes: dict[str, dict[str, dict[str, str]]]
     containers: dict[str, Container | str]
     probe: Probe
     read_only: bool = False
@@ -133,7 +134,7 @@ class RunningApps:
             self.network,
             self.aliases[app],
             self.environment,
-            volumes=self.volumes,
+            volumes=self.volumes[app],
             read_only=self.read_only,
         )
         replaced = self.containers[app]
@@ -177,12 +178,6 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
         f"{sandbox.project}_apps", internal=True, labels=dict(sandbox.labels)
     )
     aliases = {app: f"grade-{app}" for app in params["apps"]}
-    volumes = {
-        sandbox.client.volumes.create(
-            f"{sandbox.project}_{name}", labels=dict(sandbox.labels)
-        ).name: {"bind": target, "mode": "rw"}
-        for name, target in (params.get("volumes") or {}).items()
-    }
     apps = RunningApps(
         sandbox=sandbox,
         network=network.name,
@@ -191,7 +186,7 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
         environment={
             key: value.format(**aliases) for key, value in (params.get("environment") or {}).items()
         },
-        volumes=volumes,
+        volumes={},
         containers={},
         probe=Probe(None),
         read_only=bool(params.get("read_only_root")),
@@ -202,19 +197,71 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> RunningApps:
             apps.containers[app] = built.error or "did not build"
             continue
         apps.images[app] = built.tag
+    apps.volumes = _volumes(sandbox, params.get("volumes") or {}, apps.images)
+    # Started before the apps, as containment.hold_volumes is in a compose project: the
+    # tmpfs volumes stay mounted, so /app copied in by the first container survives its
+    # replacement (`docker rm -f`, then a new one on the same volume).
+    _hold(sandbox, params["probe_image"], {n for v in apps.volumes.values() for n in v})
+    for app, tag in apps.images.items():
         apps.containers[app] = _run(
             sandbox,
-            built.tag,
+            tag,
             network.name,
             aliases[app],
             apps.environment,
-            volumes=volumes,
+            volumes=apps.volumes[app],
             read_only=apps.read_only,
         )
     apps.probe = start_probe(sandbox, params["probe_image"], network.name)
     for app in apps.containers:
         apps.wait_ready(app, params["ready_path"], params["port"])
     return apps
+
+
+def _volumes(
+    sandbox: Sandbox, grid_volumes: Mapping[str, str], images: Mapping[str, str]
+) -> dict[str, dict[str, dict[str, str]]]:
+    """Per app: the grid's volumes (shared by the apps, as a named volume is) and one for
+    each other VOLUME its image declares, which the engine would otherwise make on its own
+    disk. Each a tmpfs of the disk limit (containment.tmpfs_volume)."""
+
+    def create(name: str) -> str:
+        spec = tmpfs_volume(sandbox.labels, sandbox.limits)
+        return sandbox.client.volumes.create(f"{sandbox.project}_{name}", **spec).name
+
+    shared = {create(name): target for name, target in grid_volumes.items()}
+    found: dict[str, dict[str, dict[str, str]]] = {}
+    for app, tag in images.items():
+        mounts = {name: {"bind": target, "mode": "rw"} for name, target in shared.items()}
+        declared = sandbox.client.api.inspect_image(tag)["Config"].get("Volumes") or {}
+        covered = {target.rstrip("/") for target in shared.values()}
+        for index, path in enumerate(sorted(p for p in declared if p.rstrip("/") not in covered)):
+            mounts[create(f"{app}-volume-{index}")] = {"bind": path, "mode": "rw"}
+        found[app] = mounts
+    return found
+
+
+def _hold(sandbox: Sandbox, image: str, names: set[str]) -> None:
+    if not names:
+        return
+    sandbox.client.containers.run(
+        image,
+        HOLDER_COMMAND,
+        detach=True,
+        name=f"{sandbox.project}-volume-holder",
+        labels=dict(sandbox.labels),
+        network_mode="none",
+        read_only=True,
+        cap_drop=NO_CAPABILITIES,
+        security_opt=["no-new-privileges:true"],
+        mem_limit=sandbox.limits.memory,
+        pids_limit=sandbox.limits.pids,
+        # nocopy: the holder's own image puts nothing in them.
+        mounts=[
+            Mount(f"/held/{name}", name, type="volume", read_only=True, no_copy=True)
+            for name in sorted(names)
+        ],
+    )
 
 
 def _run(

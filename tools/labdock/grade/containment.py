@@ -3,13 +3,13 @@ run on the grading machine without reaching past the submission: no privileged m
 or bridge namespaces (`network_mode` bridge, host, container:... all go: the default bridge
 reaches the host's published ports), every capability dropped (a grid adds back only what its
 own program provably needs), no-new-privileges, no devices, no bind mount outside the
-submission and none that writes to it (see _contain_bind), no published host port, internal networks only, a read-only root filesystem with
-a small tmpfs for writes where the grid says the program allows it, every volume a tmpfs of
-`disk_size` (named, anonymous, or declared by an image's VOLUME), and CPU, memory, pids and
-log-size limits on every container. What was removed is returned as notes, shown as
-evidence. (A writable root is the container layer, on the engine's disk: layerwatch.LayerWatch
-stops a container that writes more than `disk_size` there; the fuse-overlayfs engine has no
-`storage_opt` size.)"""
+submission and none that writes to it (see _contain_bind), no published host port, internal
+networks only, a read-only root filesystem with a small tmpfs for writes where the grid says
+the program allows it, every volume a tmpfs of `disk_size` (named, anonymous, or declared by
+an image's VOLUME), and CPU, memory, pids and log-size limits on every container. What was
+removed is returned as notes, shown as evidence. (A writable root is the container layer, on
+the engine's disk: layerwatch.LayerWatch stops a container that writes more than `disk_size`
+there; the fuse-overlayfs engine has no `storage_opt` size.)"""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ NO_CAPABILITIES = ["ALL"]
 WRITABLE_LABEL = "labdock.grade.writable-root"
 # The service added to a project with volumes, which keeps them mounted (see hold_volumes).
 VOLUME_HOLDER = "labdock-volume-holder"
-_HOLDER_COMMAND = ["python3", "-c", "import time; time.sleep(86400)"]
+HOLDER_COMMAND = ["python3", "-c", "import time; time.sleep(86400)"]
 
 
 # Service keys that reach past the container; dropped outright.
@@ -303,7 +303,7 @@ def hold_volumes(
         return False
     holder: dict[str, Any] = {
         "image": image,
-        "command": _HOLDER_COMMAND,
+        "command": HOLDER_COMMAND,
         "network_mode": "none",
         "read_only": True,
         "cap_drop": NO_CAPABILITIES,
