@@ -14,7 +14,7 @@ from labdock.grade.checks.repository import (
     registry_compose,
     text_matches,
 )
-from labdock.grade.context import Context, Lost, Submission
+from labdock.grade.context import Built, Context, Lost, Submission
 
 README_PATTERNS = {
     "compose up": r"docker[ -]compose\b[^\n]*\bup\b",
@@ -114,3 +114,11 @@ def test_a_relative_submission_folder_is_made_absolute(
     submission = Submission.from_folder(Path("class/ada"))
     assert submission.root == tmp_path / "class" / "ada"
     assert submission.name == "ada"
+
+
+def test_a_folder_without_a_dockerfile_fails_before_anything_is_built(tmp_path: Path) -> None:
+    # sandbox=None: reaching the engine would raise AttributeError, not this answer.
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "app.py").write_text("print('hi')\n")
+    built = _context(tmp_path).build("api")
+    assert built == Built(None, "build of api/ failed: no Dockerfile in api/")

@@ -127,6 +127,11 @@ class Context:
                     service = self.service_for_context(model, context)
                     if service is not None:
                         spec = model["services"][service]["build"]
+            # A folder with no Dockerfile fails now, in one line: the engine would first be
+            # sent the whole folder (`labdock grade 002 /etc` waited for the build timeout).
+            names = [spec["dockerfile"]] if spec.get("dockerfile") else ["Dockerfile", "dockerfile"]
+            if not any((self.root / context / name).is_file() for name in names):
+                return Built(None, f"build of {context}/ failed: no {names[0]} in {context}/")
             try:
                 tag = self.sandbox.build(
                     self.root / context,
