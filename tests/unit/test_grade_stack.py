@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from labdock.grade.checks.simple_api import named_volume
+from labdock.grade.checks.stacks import compose_starts
 from labdock.grade.checks.student_list import _credentials
 from labdock.grade.context import Context, Lost, Submission
 from labdock.grade.stack import StackRun, _find_service, _startable
@@ -93,3 +94,14 @@ def test_the_database_is_found_by_name_else_by_its_image(
     ctx = Context(Submission("alice", tmp_path, "alice"), sandbox=None, registry=None)  # type: ignore[arg-type]
     spec = {"names": ["db", "postgres"], "images": ["postgres"]}
     assert _find_service(ctx, {"services": services}, spec) == found
+
+
+def test_compose_starts_shows_what_containment_changed(tmp_path: Path) -> None:
+    ctx = _started(tmp_path, {"api": {}, "db": {}}, {"api": "api", "db": "db"})
+    ctx.once("stack", lambda: None).contained = ["api: network_mode bridge removed"]
+    params = {"starts": [], "depends": {"api": "db"}}
+    with pytest.raises(Lost) as lost:
+        compose_starts(ctx, params)
+    assert (
+        str(lost.value) == "api does not depend on db (contained: api: network_mode bridge removed)"
+    )

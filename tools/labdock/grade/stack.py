@@ -37,6 +37,8 @@ class StackRun:
     error: str | None = None
     # Container name -> why the grader stopped it (the sandbox's LayerWatch notes).
     stopped: Mapping[str, str] = field(default_factory=dict)
+    # What containment changed in the student's file (containment.contain's notes).
+    contained: list[str] = field(default_factory=list)
 
     def service(self, role: str) -> str | None:
         return self.roles.get(role)
@@ -136,7 +138,7 @@ def _start(ctx: Context, params: Mapping[str, Any]) -> StackRun:
     try:
         # As a teacher would after a failed build: `up` what can start, the rest is scored.
         # The probe's image (ours, with python3) also holds the project's volumes mounted.
-        ctx.sandbox.up(
+        run.contained = ctx.sandbox.up(
             model, built, startable, _privileges(run, params), helper_image=params["probe_image"]
         )
     except ComposeError as exc:

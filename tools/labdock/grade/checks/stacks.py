@@ -36,9 +36,11 @@ def compose_starts(ctx: Context, params: Mapping[str, Any]) -> str:
             problems.append(f"{service} does not depend on {needed}")
         else:
             shown.append(f"{service} depends on {needed}")
+    # As a teacher would note it beside the score: what the grader changed before `up`.
+    contained = f" (contained: {'; '.join(run.contained)})" if run.contained else ""
     if problems:
-        raise Lost("; ".join(problems))
-    return "; ".join(shown)
+        raise Lost("; ".join(problems) + contained)
+    return "; ".join(shown) + contained
 
 
 def _running(run: stack.StackRun, role: str) -> bool:
