@@ -1,7 +1,8 @@
-"""A throwaway lab registry deployed by the real registry role (tests/harness/
-throwaway_registry.yml): its own temporary state and deploy folders, compose project name
-and free loopback ports, token auth by default (htpasswd on request, for the benches that
-compare both), the Docker engine told to trust its CA; `close` removes it all."""
+"""A throwaway lab registry deployed by the real registry roles (tests/harness/
+throwaway_registry.yml: registry's credentials, registry_accounts, registry): its own
+temporary state and deploy folders, compose project name and free loopback ports, token
+auth by default (htpasswd on request, for the benches that compare both), the Docker engine
+told to trust its CA; `close` removes it all."""
 
 from __future__ import annotations
 
@@ -182,7 +183,8 @@ class ThrowawayRegistry(Throwaway):
         }
 
     def role_vars(self, **overrides: Any) -> dict[str, Any]:
-        """Extra vars of the registry role for this registry: every path and port its own."""
+        """Extra vars of the registry roles (registry, registry_accounts) for this registry:
+        every path and port its own."""
         return {
             # Every lab-wide path derived from the state dir lands in the temporary one too.
             "labdock_state_dir": str(self.state_dir),
@@ -210,12 +212,12 @@ class ThrowawayRegistry(Throwaway):
         }
 
     def deploy(self, **overrides: Any) -> subprocess.CompletedProcess[str]:
-        """Run the registry role for this registry; raises with the play's tail on failure."""
+        """Run the registry roles for this registry; raises with the play's tail on failure."""
         result = run_playbook(PLAY, self.role_vars(**overrides), timeout=START_TIMEOUT)
         self.last_play = result
         if result.returncode != 0:
             raise RuntimeError(
-                f"registry role failed for {self.project} ({result.returncode}):\n"
+                f"registry roles failed for {self.project} ({result.returncode}):\n"
                 + play_report(result)
             )
         return result

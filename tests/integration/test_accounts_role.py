@@ -1,6 +1,6 @@
-"""The registry role's accounts over several runs: adding, resetting and removing a student,
-a rerun that changes nothing, and a lab that ran htpasswd moving to tokens without losing
-its images or its admin password."""
+"""The registry's accounts (role registry_accounts, run by the registry play) over several
+runs: adding, resetting and removing a student, a rerun that changes nothing, and a lab that
+ran htpasswd moving to tokens without losing its images or its admin password."""
 
 from __future__ import annotations
 
