@@ -230,11 +230,11 @@ def _volumes(
         return sandbox.client.volumes.create(f"{sandbox.project}_{name}", **spec).name
 
     shared = {create(name): target for name, target in grid_volumes.items()}
+    covered = {target.rstrip("/") for target in shared.values()}
     found: dict[str, dict[str, dict[str, str]]] = {}
     for app, tag in images.items():
         mounts = {name: {"bind": target, "mode": "rw"} for name, target in shared.items()}
         declared = sandbox.client.api.inspect_image(tag)["Config"].get("Volumes") or {}
-        covered = {target.rstrip("/") for target in shared.values()}
         for index, path in enumerate(sorted(p for p in declared if p.rstrip("/") not in covered)):
             mounts[create(f"{app}-volume-{index}")] = {"bind": path, "mode": "rw"}
         found[app] = mounts
