@@ -103,7 +103,7 @@ def _graded(process: subprocess.Popen[str], csv_path: Path, feedback: Path) -> d
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode in (0, 1), stderr
+    assert process.returncode in (0, 1), f"{stderr}\n{_faults(stdout)}"
     document = json.loads(stdout)
     return {
         "document": document,
@@ -111,6 +111,22 @@ def _graded(process: subprocess.Popen[str], csv_path: Path, feedback: Path) -> d
         "csv": list(csv.DictReader(csv_path.open(encoding="utf-8"))),
         "feedback": feedback,
     }
+
+
+def _faults(stdout: str) -> str:
+    """The evidence and traceback of each criterion the grader could not grade: what CI
+    shows of a fault, which the one-line summary on stderr cannot explain."""
+    try:
+        document = json.loads(stdout)
+    except ValueError:
+        return stdout[-4000:]
+    return "\n".join(
+        f"{student['student']} {criterion['id']}: {criterion['evidence']}\n"
+        f"{criterion.get('traceback', '')}"
+        for student in document.get("students", [])
+        for criterion in student.get("criteria", [])
+        if criterion.get("traceback")
+    )
 
 
 @pytest.mark.parametrize(("grid_name", "student"), STUDENTS)

@@ -10,6 +10,8 @@ the exited container's evidence, which is how this test knows each attempt ran.
 - fork bomb, memory hog, disk filler, log flood: stopped by the pids, memory, read-only root
   / tmpfs and log-size limits.
 - a build that never ends: stopped at the build timeout (lowered here to keep the test short).
+- a build whose RUN step fills its layer (the program's layer attack, run by the Dockerfile):
+  stopped by the layer watch past the disk limit, and the build fails saying so.
 - on grid 003, whose roots are writable (a database, an Apache): a service filling its
   container layer, stopped by the layer watch past the disk limit, and one filling a named
   volume, which is a tmpfs of that size, after it tried to overwrite its own hand-in through
@@ -150,8 +152,14 @@ def _ip(container: Container) -> str:
     return next(n["IPAddress"] for n in networks.values() if n["IPAddress"])
 
 
+# The RUN line of the hand-ins that attack at build time.
+BUILD_ATTACKS = {
+    "build-forever": "RUN echo {marker} && sleep 3600",
+    "build-filler": "RUN echo {marker} && HOSTILE=layer python3 hostile.py",
+}
+
+
 def _hand_in(folder: Path, attack: str, targets: dict[str, str]) -> Path:
-    forever = attack == "build-forever"
     (folder / "api-server").mkdir(parents=True)
     (folder / "api-client").mkdir()
     shutil.copy(HOSTILE / "hostile.py", folder / "api-server")
@@ -160,7 +168,7 @@ def _hand_in(folder: Path, attack: str, targets: dict[str, str]) -> Path:
         DOCKERFILE.format(
             image=IMAGE,
             program="hostile.py",
-            run=f"RUN echo {folder.name}-marker && sleep 3600" if forever else "",
+            run=BUILD_ATTACKS.get(attack, "").format(marker=f"{folder.name}-marker"),
         )
     )
     (folder / "api-client" / "Dockerfile").write_text(
@@ -168,7 +176,7 @@ def _hand_in(folder: Path, attack: str, targets: dict[str, str]) -> Path:
     )
     (folder / "docker-compose.yaml").write_text(
         COMPOSE.format(
-            attack="net" if forever else attack,
+            attack="net" if attack in BUILD_ATTACKS else attack,
             targets=",".join(f"{k}={v}" for k, v in targets.items()),
             network="network_mode: bridge" if attack == "net" else "",
         )
@@ -187,7 +195,7 @@ def graded(
     tag = secrets.token_hex(3)
     folders = [
         _hand_in(work / f"{attack}-{tag}", attack, targets["targets"])
-        for attack in (*ATTACKS, "build-forever")
+        for attack in (*ATTACKS, *BUILD_ATTACKS)
     ]
     log_sizes: list[int] = []
     done = threading.Event()
@@ -342,12 +350,33 @@ def test_a_build_that_never_ends_is_stopped(
     student = graded["students"]["build-forever"]
     evidence = " ".join(c["evidence"] for c in student["criteria"])
     assert f"the build took over {BUILD_TIMEOUT}s and was stopped" in evidence
-    left = [
+    assert _build_containers_left(docker_client, "build-forever") == []
+
+
+def test_a_build_step_past_the_disk_limit_is_stopped(
+    graded: dict[str, Any], docker_client: docker.DockerClient
+) -> None:
+    student = graded["students"]["build-filler"]
+    evidence = " ".join(c["evidence"] for c in student["criteria"])
+    stopped = re.search(
+        rf"build of api-server/ failed: its RUN step wrote (\d+) MB, over the {DISK_MB} MB "
+        "limit: stopped",
+        evidence,
+    )
+    assert stopped, evidence
+    # The program writes 1 GB at 128 MB/s: stopped within about one interval and one listing.
+    assert DISK_MB < int(stopped.group(1)) < 1024, stopped.group(0)
+    assert _build_containers_left(docker_client, "build-filler") == []
+
+
+def _build_containers_left(client: docker.DockerClient, attack: str) -> list[str]:
+    """The intermediate containers of a hand-in's RUN step still here (their command names
+    the hand-in's marker)."""
+    return [
         c.name
-        for c in docker_client.containers.list(all=True)
-        if "build-forever" in " ".join(c.attrs["Config"]["Cmd"] or [])
+        for c in client.containers.list(all=True)
+        if f"{attack}-" in " ".join(c.attrs["Config"]["Cmd"] or [])
     ]
-    assert left == []
 
 
 def test_a_container_layer_past_the_disk_limit_is_stopped(graded_writable: dict[str, Any]) -> None:

@@ -95,3 +95,45 @@ def test_the_thread_stops_when_asked() -> None:
     watch.stop()
     assert api.killed == ["web"]
     assert watch._thread is None
+
+
+class _BuildApi(_Api):
+    """Lists the one intermediate container of a RUN step when asked by id, nothing else."""
+
+    def __init__(self, step: dict[str, Any]) -> None:
+        super().__init__([])
+        self.step = step
+        self.asked_ids: list[list[str]] = []
+
+    def containers(self, **asked: Any) -> list[dict[str, Any]]:
+        ids = asked["filters"].get("id")
+        if ids is None:
+            return []
+        self.asked_ids.append(ids)
+        return [self.step]
+
+
+def test_a_build_step_past_the_limit_is_killed_and_its_build_told_why() -> None:
+    api = _BuildApi(_row("0123456789abcdef", 300 * MB))
+    watch = _watch(api)
+    watch.look()
+    assert api.asked_ids == []  # No build under way: no listing by id.
+    watch.watch_build("0123456789ab")
+    watch.look()
+    assert api.asked_ids == [["0123456789ab"]]
+    assert api.killed == ["0123456789abcdef"]
+    assert (
+        watch.forget_build("0123456789ab")
+        == "its RUN step wrote 300 MB, over the 256 MB limit: stopped"
+    )
+    watch.look()
+    assert api.asked_ids == [["0123456789ab"]]  # Forgotten: not listed again.
+
+
+def test_a_build_step_within_the_limit_runs_on() -> None:
+    api = _BuildApi(_row("0123456789abcdef", 200 * MB))
+    watch = _watch(api)
+    watch.watch_build("0123456789ab")
+    watch.look()
+    assert api.killed == []
+    assert watch.forget_build("0123456789ab") is None

@@ -7,6 +7,11 @@ size (`GET /containers/json?size=true`, `SizeRw`) every few seconds and kills on
 more than the limit. Each kill is kept as a note that the checks add to the evidence of the
 container that is no longer running.
 
+A build's RUN steps write to an intermediate container of the classic builder, which carries
+no label of ours: the build names it in its output (`Running in <id>`), and the build
+registers that id here for the time of the step (watch_build), so a RUN step that fills the
+disk is stopped the same way, and its build fails with the note as its reason.
+
 The limit is checked, not enforced by the kernel: a container may write for up to one
 interval and one listing past it (the engine computes SizeRw by walking the layer, about
 0.5 s per container on this engine), which is what the interval weighs against.
@@ -45,6 +50,8 @@ class LayerWatch:
         self.interval = interval
         # Container name -> what happened to it; read by the checks while the thread writes.
         self.notes: dict[str, str] = {}
+        # The ids of the build steps' intermediate containers, while they run.
+        self._builds: set[str] = set()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -62,29 +69,49 @@ class LayerWatch:
     def note(self, container_name: str) -> str | None:
         return self.notes.get(container_name)
 
+    def watch_build(self, container_id: str) -> None:
+        """Watch a build's intermediate container (its id as the build printed it) too."""
+        self._builds.add(container_id)
+
+    def forget_build(self, container_id: str) -> str | None:
+        """Stop watching it; the note, if it was stopped."""
+        self._builds.discard(container_id)
+        return self.notes.get(container_id)
+
     def _run(self) -> None:
         while not self._done.is_set():
             self.look()
             self._done.wait(self.interval)
 
     def look(self) -> None:
-        """One listing, and a kill for each running container over the limit."""
-        try:
-            listed = self.client.api.containers(all=True, size=True, filters=self.selector)
-        except (docker.errors.DockerException, requests.exceptions.RequestException):
-            return  # A busy engine, or the run being removed: look again at the next tick.
-        for row in listed:
-            written = row.get("SizeRw") or 0
-            if row.get("State") != "running" or written <= self.limit:
-                continue
+        """One listing (two while a build runs), and a kill for each running container over
+        the limit."""
+        for row in self._listed(self.selector):
             name = (row.get("Names") or ["/?"])[0].lstrip("/")
-            try:
-                # SIGKILL marks it stopped by hand: a restart policy does not bring it back.
-                self.client.api.kill(row["Id"])
-            except docker.errors.APIError:
-                continue  # Gone, or it ended by itself meanwhile.
             service = (row.get("Labels") or {}).get("com.docker.compose.service") or name
-            self.notes[name] = (
-                f"{service} wrote {written // MB} MB to its container layer, over the "
-                f"{self.shown} limit: stopped"
-            )
+            self._stop_if_over(row, name, service + " wrote {} MB to its container layer")
+        builds = set(self._builds)  # A copy: builds register and forget meanwhile.
+        if builds:
+            # The id filter matches the start of an id: the 12 characters the build printed.
+            for row in self._listed({"id": list(builds)}):
+                short = next((key for key in builds if row["Id"].startswith(key)), None)
+                if short is not None:
+                    self._stop_if_over(row, short, "its RUN step wrote {} MB")
+
+    def _listed(self, filters: dict[str, list[str]]) -> list[dict]:
+        try:
+            return self.client.api.containers(all=True, size=True, filters=filters)
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return []  # A busy engine, or the run being removed: look again at the next tick.
+
+    def _stop_if_over(self, row: dict, key: str, wrote: str) -> None:
+        written = row.get("SizeRw") or 0
+        if row.get("State") != "running" or written <= self.limit:
+            return
+        # Noted before the kill: whoever sees the container end reads why at once.
+        self.notes[key] = f"{wrote.format(written // MB)}, over the {self.shown} limit: stopped"
+        try:
+            # SIGKILL marks it stopped by hand: a restart policy does not bring it back.
+            self.client.api.kill(row["Id"])
+        except docker.errors.APIError:
+            del self.notes[key]  # Gone, or it ended by itself meanwhile.

@@ -121,8 +121,13 @@ def grade_submission(
         sandbox.layers.stop()
         if registry is not None:
             registry.close()
-        # This student's containers, networks and images go as soon as they are graded.
-        remove_run(client, options.run_id, submission.name)
+        # This student's containers, networks and volumes go as soon as they are graded; the
+        # images at the end of the run (commands/grade.py). Untagging a student's image while
+        # another's build is under way can delete the very image that build resolved from
+        # its cache (identical hand-ins build identical images) before it tags it: the likely
+        # cause of a CI run where one of grid 000's five identical frontends lost its image
+        # between two checks (ImageNotFound: "not graded").
+        remove_run(client, options.run_id, submission.name, images=False)
         sandbox.remove_workdir()
     result.seconds = time.monotonic() - started
     return result

@@ -57,6 +57,15 @@ _VENV_COMPOSE = Path(sys.executable).parent / "docker-compose"
 _PASSED_ENV = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
 
 
+# How the classic builder names the container a RUN step runs in.
+_RUNNING_IN = re.compile(r"---> Running in ([0-9a-f]{12})")
+# What the engine says when an image a build relies on went away during the build (seen here:
+# "failed to get digest sha256:...: open .../imagedb/content/sha256/...: no such file").
+_LOST_BY_THE_ENGINE = re.compile(
+    r"failed to get digest|unknown parent image ID|No such image: sha256:|layer does not exist"
+)
+
+
 class ComposeError(Exception):
     """The student's compose file could not be read or started; the message says why."""
 
@@ -135,18 +144,34 @@ class Sandbox:
         if not _inside(context, self.root):
             raise ComposeError(f"build context {context} is outside the submission")
         tag = self.image_tag(name)
+        options = {
+            "path": str(context),
+            "dockerfile": dockerfile,
+            "tag": tag,
+            "buildargs": dict(args or {}),
+            "target": target,
+        }
+        try:
+            self._build_once(options)
+        except docker.errors.BuildError as exc:
+            if not _LOST_BY_THE_ENGINE.search(str(exc.msg)):
+                raise
+            # An image the build used as cache was deleted under it (another run's cleanup
+            # of an identical image): the student's Dockerfile is not at fault; once more.
+            self._build_once(options)
+        return tag
+
+    def _build_once(self, options: Mapping[str, Any]) -> None:
         # A client of its own per build, its read timeout the build timeout: a RUN step
         # that goes silent for that long ends the read, and the closed connection makes the
         # engine cancel the build. One that prints forever is stopped at the deadline below.
         builder = docker.from_env()
         deadline = time.monotonic() + self.timeouts.build
+        # The intermediate container of the RUN step under way, watched while it writes.
+        running: str | None = None
         try:
             stream = builder.api.build(
-                path=str(context),
-                dockerfile=dockerfile,
-                tag=tag,
-                buildargs=dict(args or {}),
-                target=target,
+                **options,
                 rm=True,
                 forcerm=True,
                 pull=False,
@@ -159,7 +184,15 @@ class Sandbox:
             )
             for chunk in stream:
                 if "error" in chunk:
-                    raise docker.errors.BuildError(chunk["error"], [])
+                    # A RUN step the layer watch stopped fails for the reason it gives.
+                    stopped = self.layers.forget_build(running) if running else None
+                    raise docker.errors.BuildError(stopped or chunk["error"], [])
+                step = _RUNNING_IN.search(chunk.get("stream") or "")
+                if step is not None:
+                    if running:
+                        self.layers.forget_build(running)
+                    running = step.group(1)
+                    self.layers.watch_build(running)
                 if time.monotonic() > deadline:
                     raise TimeoutError
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, TimeoutError):
@@ -167,8 +200,9 @@ class Sandbox:
                 f"the build took over {self.timeouts.build:.0f}s and was stopped"
             ) from None
         finally:
+            if running:
+                self.layers.forget_build(running)
             builder.close()
-        return tag
 
     # -- compose -----------------------------------------------------------------------------
 
@@ -278,9 +312,12 @@ class Sandbox:
         shutil.rmtree(self._workdir(), ignore_errors=True)
 
 
-def remove_run(client: docker.DockerClient, run_id: str, student: str | None = None) -> None:
+def remove_run(
+    client: docker.DockerClient, run_id: str, student: str | None = None, *, images: bool = True
+) -> None:
     """Delete every container, network and volume carrying the run's label (and the
-    student's, when given), and the image tags of that run (or student)."""
+    student's, when given), and, unless `images` is false, the image tags of that run (or
+    student)."""
     labels = [f"{RUN_LABEL}={run_id}"] + ([f"{STUDENT_LABEL}={slug(student)}"] if student else [])
     selector = {"label": labels}
     # Sparse listings and the low-level image list: no per-object inspect that could race a
@@ -291,6 +328,8 @@ def remove_run(client: docker.DockerClient, run_id: str, student: str | None = N
         _quietly(network.remove)
     for volume in client.volumes.list(filters=selector):
         _quietly(volume.remove, force=True)
+    if not images:
+        return
     # Images are found by our tag rather than a label: a label would differ on every run and
     # defeat the build cache. Untagging never touches another tag of the same image, and
     # keeps the untagged parent layers (noprune): a submission graded at the same time may be
